@@ -1,0 +1,270 @@
+//! Flow table bounded by `Limits::max_flows`; when full, the idlest flows are evicted and counted.
+
+use crate::analysis::decode::{Segment, Transport};
+use crate::analysis::time::Timestamp;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+const TCP_SYN: u8 = 0x02;
+const TCP_ACK: u8 = 0x10;
+
+/// Direction-independent key: the two endpoints in a fixed (sorted) order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FlowKey {
+    transport: Transport,
+    low: SocketAddr,
+    high: SocketAddr,
+}
+
+impl FlowKey {
+    fn new(transport: Transport, a: SocketAddr, b: SocketAddr) -> Self {
+        let (low, high) = if (a.ip(), a.port()) <= (b.ip(), b.port()) {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        FlowKey {
+            transport,
+            low,
+            high,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    ToServer,
+    ToClient,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct DirectionStats {
+    pub packets: u64,
+    /// Frame bytes as on the wire (the frame's original length), as Wireshark counts them.
+    pub bytes: u64,
+    /// Transport payload bytes as the headers declare them.
+    pub payload_bytes: u64,
+    /// OR of every TCP flag byte seen in this direction.
+    #[serde(skip)]
+    pub tcp_flags: u8,
+}
+
+#[derive(Clone, Debug)]
+pub struct Flow {
+    /// Creation order, for a report order that does not depend on hashing.
+    pub seq: u64,
+    pub transport: Transport,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    pub to_server: DirectionStats,
+    pub to_client: DirectionStats,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// Orientation is settled by a SYN (client = SYN sender); otherwise it is the first sender.
+    pub oriented_by_syn: bool,
+    /// Smallest tunnel depth the flow was seen at (0 = not tunnelled).
+    pub tunnel_depth: u8,
+    pub fragments: u64,
+    pub fragment_bytes: u64,
+}
+
+impl Flow {
+    pub fn packets(&self) -> u64 {
+        self.to_server.packets + self.to_client.packets
+    }
+    pub fn bytes(&self) -> u64 {
+        self.to_server.bytes + self.to_client.bytes
+    }
+    fn swap_roles(&mut self) {
+        std::mem::swap(&mut self.client, &mut self.server);
+        std::mem::swap(&mut self.to_server, &mut self.to_client);
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct FlowTableStats {
+    pub max_flows: usize,
+    /// Flows removed from a full table; a later packet of one starts a new flow.
+    pub flows_evicted: u64,
+    pub packets_in_evicted_flows: u64,
+    pub bytes_in_evicted_flows: u64,
+}
+
+pub struct FlowTable {
+    flows: HashMap<FlowKey, Flow>,
+    next_seq: u64,
+    pub stats: FlowTableStats,
+}
+
+impl FlowTable {
+    pub fn new(max_flows: usize) -> Self {
+        FlowTable {
+            flows: HashMap::new(),
+            next_seq: 0,
+            stats: FlowTableStats {
+                max_flows: max_flows.max(1),
+                ..Default::default()
+            },
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.flows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.flows.is_empty()
+    }
+
+    /// Adds one segment of a frame of `frame_len` on-wire bytes; returns the flow and the
+    /// direction the segment travelled.
+    pub fn observe(
+        &mut self,
+        ts: Timestamp,
+        frame_len: u32,
+        seg: &Segment<'_>,
+    ) -> (&mut Flow, Direction) {
+        let src = SocketAddr::new(seg.src, seg.sport);
+        let dst = SocketAddr::new(seg.dst, seg.dport);
+        let key = FlowKey::new(seg.transport, src, dst);
+        if !self.flows.contains_key(&key) && self.flows.len() >= self.stats.max_flows {
+            self.evict_idle();
+        }
+        let next_seq = &mut self.next_seq;
+        let flow = self.flows.entry(key).or_insert_with(|| {
+            let seq = *next_seq;
+            *next_seq += 1;
+            // A SYN-ACK seen first means the SYN was missed: its receiver is the client.
+            let syn_ack = seg.transport == Transport::Tcp
+                && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK;
+            let (client, server) = if syn_ack { (dst, src) } else { (src, dst) };
+            Flow {
+                seq,
+                transport: seg.transport,
+                client,
+                server,
+                to_server: DirectionStats::default(),
+                to_client: DirectionStats::default(),
+                first_seen: ts,
+                last_seen: ts,
+                oriented_by_syn: syn_ack,
+                tunnel_depth: seg.tunnel_depth,
+                fragments: 0,
+                fragment_bytes: 0,
+            }
+        });
+        let pure_syn =
+            seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;
+        if pure_syn && !flow.oriented_by_syn {
+            if flow.client != src {
+                flow.swap_roles();
+            }
+            flow.oriented_by_syn = true;
+        }
+        let direction = if flow.client == src {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let stats = match direction {
+            Direction::ToServer => &mut flow.to_server,
+            Direction::ToClient => &mut flow.to_client,
+        };
+        stats.packets += 1;
+        stats.bytes += u64::from(frame_len);
+        stats.payload_bytes += u64::from(seg.wire_payload_len);
+        stats.tcp_flags |= seg.tcp_flags;
+        flow.first_seen = flow.first_seen.min(ts);
+        flow.last_seen = flow.last_seen.max(ts);
+        flow.tunnel_depth = flow.tunnel_depth.min(seg.tunnel_depth);
+        if seg.is_fragment {
+            flow.fragments += 1;
+            flow.fragment_bytes += u64::from(frame_len);
+        }
+        (flow, direction)
+    }
+
+    /// Evicts the idlest eighth of the table (by last packet time), counting what leaves.
+    fn evict_idle(&mut self) {
+        let mut last: Vec<(Timestamp, u64)> =
+            self.flows.values().map(|f| (f.last_seen, f.seq)).collect();
+        let cut = (last.len() / 8).max(1).min(last.len().saturating_sub(1));
+        let (_, threshold, _) = last.select_nth_unstable(cut);
+        let threshold = *threshold;
+        let stats = &mut self.stats;
+        self.flows.retain(|_, f| {
+            let keep = (f.last_seen, f.seq) > threshold;
+            if !keep {
+                stats.flows_evicted += 1;
+                stats.packets_in_evicted_flows += f.packets();
+                stats.bytes_in_evicted_flows += f.bytes();
+            }
+            keep
+        });
+    }
+
+    /// All live flows in creation order.
+    pub fn into_flows(self) -> Vec<Flow> {
+        let mut flows: Vec<Flow> = self.flows.into_values().collect();
+        flows.sort_by_key(|f| f.seq);
+        flows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn seg(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16, flags: u8) -> Segment<'static> {
+        Segment {
+            transport: Transport::Tcp,
+            src: IpAddr::V4(Ipv4Addr::from(src)),
+            dst: IpAddr::V4(Ipv4Addr::from(dst)),
+            sport,
+            dport,
+            tcp_flags: flags,
+            tcp_seq: 0,
+            payload: &[],
+            wire_payload_len: 0,
+            tunnel_depth: 0,
+            is_fragment: false,
+        }
+    }
+
+    #[test]
+    fn syn_sender_is_client_even_when_seen_second() {
+        let mut t = FlowTable::new(10);
+        t.observe(
+            Timestamp(1),
+            60,
+            &seg([10, 0, 0, 2], 443, [10, 0, 0, 1], 5000, TCP_ACK),
+        );
+        t.observe(
+            Timestamp(2),
+            60,
+            &seg([10, 0, 0, 1], 5000, [10, 0, 0, 2], 443, TCP_SYN),
+        );
+        let flows = t.into_flows();
+        assert_eq!(flows.len(), 1);
+        assert_eq!(flows[0].client.port(), 5000);
+        assert_eq!(flows[0].to_server.packets, 1);
+        assert_eq!(flows[0].to_client.packets, 1);
+    }
+
+    #[test]
+    fn eviction_is_counted_and_bounded() {
+        let mut t = FlowTable::new(8);
+        for i in 0..100u16 {
+            t.observe(
+                Timestamp(i64::from(i)),
+                100,
+                &seg([10, 0, 0, 1], 1000 + i, [10, 0, 0, 2], 80, 0),
+            );
+        }
+        assert!(t.len() <= 8);
+        assert_eq!(t.stats.flows_evicted + t.len() as u64, 100);
+        assert_eq!(t.stats.packets_in_evicted_flows + t.len() as u64, 100);
+    }
+}

@@ -1,0 +1,35 @@
+//! Every buffer the core keeps has a named bound here, with the reason for its default.
+//! Hitting a bound is counted in the report; nothing is dropped silently.
+
+use serde::Serialize;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Limits {
+    /// Live flows in the table. Each costs roughly 200 bytes plus its handshake buffers, so the
+    /// default keeps the table near 100 MB even for scans; when full, the idlest eighth is evicted
+    /// (counted in `flows_evicted`) and a later packet of an evicted flow starts a new flow.
+    pub max_flows: usize,
+    /// Largest capture record (pcap record or pcapng block) accepted. Wireshark refuses packets
+    /// over 256 KiB and blocks over 16 MiB; anything bigger is a lying length, not a packet.
+    pub max_record_bytes: usize,
+    /// Encapsulations followed inside one frame (VLAN tags, MPLS labels, tunnels together).
+    /// Real traffic rarely exceeds 6; the bound stops crafted nesting from costing more.
+    pub max_encapsulation_depth: usize,
+    /// IP datagrams awaiting their first fragment at once. Fragments beyond this are counted
+    /// as `fragments_unattributed`.
+    pub max_pending_fragments: usize,
+    /// Samples of each anomaly kept for display (the counts are always exact).
+    pub max_anomaly_samples: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_flows: 500_000,
+            max_record_bytes: 16 * 1024 * 1024,
+            max_encapsulation_depth: 16,
+            max_pending_fragments: 4096,
+            max_anomaly_samples: 5,
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The pure analysis core: no I/O, no clock, no panics on input. See the crate docs for the map.
+
+pub mod anomaly;
+pub mod bytes;
+pub mod capture;
+pub mod decode;
+pub mod error;
+pub mod flow;
+pub mod limits;
+pub mod pipeline;
+pub mod report;
+pub mod time;
+
+pub use error::CaptureError;
+pub use limits::Limits;
+pub use pipeline::{analyze_bytes, Analyzer, Progress};
+pub use report::{CaptureReport, Report};

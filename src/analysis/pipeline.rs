@@ -1,0 +1,285 @@
+//! The analyzer: bytes pushed in chunks of any size, a report out. Stages run in data order —
+//! gzip → capture framing → decode → flow table — and the result does not depend on how the
+//! input was chunked.
+
+use super::capture::{is_gzip, link_type_name, CaptureReader, Frame, GzipStream};
+use super::decode::{is_link_type_decoded, Decoder};
+use super::error::CaptureError;
+use super::flow::FlowTable;
+use super::limits::Limits;
+use super::report::{CaptureReport, FlowReport, LinkTypeReport};
+use super::time::Timestamp;
+
+/// How far the analysis has got, after a push.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Progress {
+    /// Input bytes accepted so far (compressed bytes for `.gz`).
+    pub bytes: u64,
+    pub packets: u64,
+    pub flows: u64,
+}
+
+enum Input {
+    /// Fewer than two bytes seen: gzip or not is still open.
+    Sniffing(Vec<u8>),
+    Plain,
+    Gzip(Box<GzipStream>),
+}
+
+/// Everything downstream of decompression.
+struct Stages {
+    reader: CaptureReader,
+    decoder: Decoder,
+    flows: FlowTable,
+    /// Bytes of a record split across pushes, starting at stream offset `offset`.
+    pending: Vec<u8>,
+    offset: u64,
+    totals: Totals,
+}
+
+#[derive(Default)]
+struct Totals {
+    bytes: u64,
+    captured_bytes: u64,
+    first_seen: Option<Timestamp>,
+    last_seen: Option<Timestamp>,
+}
+
+pub struct Analyzer {
+    file: String,
+    input: Input,
+    stages: Stages,
+    error: Option<CaptureError>,
+    input_bytes: u64,
+}
+
+impl Analyzer {
+    pub fn new(file: impl Into<String>, limits: Limits) -> Self {
+        Analyzer {
+            file: file.into(),
+            input: Input::Sniffing(Vec::new()),
+            stages: Stages {
+                reader: CaptureReader::new(&limits),
+                decoder: Decoder::new(&limits),
+                flows: FlowTable::new(limits.max_flows),
+                pending: Vec::new(),
+                offset: 0,
+                totals: Totals::default(),
+            },
+            error: None,
+            input_bytes: 0,
+        }
+    }
+
+    pub fn progress(&self) -> Progress {
+        Progress {
+            bytes: self.input_bytes,
+            packets: self.stages.reader.frames,
+            flows: self.stages.flows.len() as u64,
+        }
+    }
+
+    /// Feeds the next chunk of the file. After an error, further chunks are ignored and the same
+    /// error is returned; `finish` still reports everything read before it.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<Progress, CaptureError> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        self.input_bytes += chunk.len() as u64;
+        let result = self.route(chunk);
+        if let Err(e) = result {
+            self.error = Some(e.clone());
+            return Err(e);
+        }
+        Ok(self.progress())
+    }
+
+    fn route(&mut self, chunk: &[u8]) -> Result<(), CaptureError> {
+        let stages = &mut self.stages;
+        match &mut self.input {
+            Input::Plain => stages.feed(chunk),
+            Input::Gzip(gz) => gz
+                .push(chunk, &mut |out| stages.feed(out))
+                .map_err(mark_decompressed),
+            Input::Sniffing(prefix) => {
+                prefix.extend_from_slice(chunk);
+                if prefix.len() < 2 {
+                    return Ok(());
+                }
+                let prefix = std::mem::take(prefix);
+                self.input = if is_gzip(&prefix) {
+                    Input::Gzip(Box::new(GzipStream::new()))
+                } else {
+                    Input::Plain
+                };
+                self.route(&prefix)
+            }
+        }
+    }
+
+    /// Ends the input and builds the report of this capture.
+    pub fn finish(mut self) -> CaptureReport {
+        if self.error.is_none() {
+            let stages = &mut self.stages;
+            let result = match &mut self.input {
+                Input::Sniffing(prefix) => stages.feed(&std::mem::take(prefix)),
+                Input::Plain => Ok(()),
+                Input::Gzip(gz) => gz
+                    .finish(&mut |out| stages.feed(out))
+                    .map_err(mark_decompressed),
+            };
+            self.error = result.err();
+        }
+        if self.error.is_none() {
+            let s = &self.stages;
+            self.error = s
+                .reader
+                .finish(s.pending.len(), s.offset)
+                .map(|e| match self.input {
+                    Input::Gzip(_) => mark_decompressed(e),
+                    _ => e,
+                });
+        }
+        self.stages.decoder.finish();
+        self.build_report()
+    }
+
+    fn build_report(self) -> CaptureReport {
+        let Stages {
+            reader,
+            mut decoder,
+            flows,
+            totals,
+            ..
+        } = self.stages;
+        let format = match (reader.format(), &self.input) {
+            (None, _) => "unknown".to_string(),
+            (Some(f), Input::Gzip(_)) => format!("{}.gz", format_name(f)),
+            (Some(f), _) => format_name(f).to_string(),
+        };
+        if reader.stats.packets_on_unknown_interface > 0 {
+            let n = reader.stats.packets_on_unknown_interface;
+            decoder.anomalies.add_n("packets_on_unknown_interface", 0, n, || {
+                format!("{n} packets name an interface that no Interface Description Block declared")
+            });
+        }
+        let mut link_types: Vec<LinkTypeReport> = Vec::new();
+        for iface in &reader.interfaces {
+            match link_types
+                .iter_mut()
+                .find(|l| l.link_type == iface.link_type)
+            {
+                Some(l) => {
+                    l.interfaces += 1;
+                    l.packets += iface.packets;
+                }
+                None => link_types.push(LinkTypeReport {
+                    link_type: iface.link_type,
+                    name: link_type_name(iface.link_type),
+                    decoded: is_link_type_decoded(iface.link_type),
+                    interfaces: 1,
+                    packets: iface.packets,
+                }),
+            }
+        }
+        for l in link_types.iter().filter(|l| !l.decoded && l.packets > 0) {
+            let (lt, name, packets) = (l.link_type, l.name, l.packets);
+            decoder.anomalies.add_n("undecoded_link_type", 0, packets, || {
+                format!(
+                    "link type {lt} ({name}) is not decoded; its {packets} packets were counted but not analysed"
+                )
+            });
+        }
+        let flow_table = flows.stats.clone();
+        let flows = flows
+            .into_flows()
+            .iter()
+            .map(FlowReport::from_flow)
+            .collect();
+        CaptureReport {
+            file: self.file,
+            format,
+            file_bytes: self.input_bytes,
+            packets: reader.frames,
+            bytes: totals.bytes,
+            captured_bytes: totals.captured_bytes,
+            first_seen: totals.first_seen,
+            last_seen: totals.last_seen,
+            link_types,
+            interfaces: reader.interfaces,
+            anomalies: decoder.anomalies.counts.clone(),
+            anomaly_samples: decoder.anomalies.samples.clone(),
+            decode: decoder.stats.clone(),
+            flow_table,
+            comments: reader.comments,
+            error: self.error,
+            flows,
+        }
+    }
+}
+
+fn format_name(f: super::capture::Format) -> &'static str {
+    match f {
+        super::capture::Format::Pcap => "pcap",
+        super::capture::Format::Pcapng => "pcapng",
+    }
+}
+
+fn mark_decompressed(mut e: CaptureError) -> CaptureError {
+    e.in_decompressed = true;
+    e
+}
+
+impl Stages {
+    /// Frames the decompressed stream with as little copying as possible: records are read
+    /// straight from the chunk, and only a record split across chunks is assembled in `pending`.
+    fn feed(&mut self, mut data: &[u8]) -> Result<(), CaptureError> {
+        let Stages {
+            reader,
+            decoder,
+            flows,
+            pending,
+            offset,
+            totals,
+        } = self;
+        let mut on_frame = |frame: Frame<'_>| {
+            totals.bytes += u64::from(frame.orig_len);
+            totals.captured_bytes += frame.data.len() as u64;
+            totals.first_seen = Some(totals.first_seen.map_or(frame.ts, |t| t.min(frame.ts)));
+            totals.last_seen = Some(totals.last_seen.map_or(frame.ts, |t| t.max(frame.ts)));
+            let (ts, len) = (frame.ts, frame.orig_len);
+            decoder.decode(frame.number, frame.link_type, ts, frame.data, &mut |seg| {
+                flows.observe(ts, len, seg);
+            });
+        };
+        while !pending.is_empty() && !data.is_empty() {
+            let old = pending.len();
+            // Grow the assembled record geometrically so a large record costs O(n) copying.
+            let take = data.len().min(old.max(64 * 1024));
+            let (head, tail) = data.split_at(take);
+            pending.extend_from_slice(head);
+            let used = reader.feed(pending, *offset, &mut on_frame)?;
+            *offset += used as u64;
+            if used >= old {
+                data = data.get(used - old..).unwrap_or_default();
+                pending.clear();
+            } else {
+                pending.drain(..used);
+                data = tail;
+            }
+        }
+        if !data.is_empty() {
+            let used = reader.feed(data, *offset, &mut on_frame)?;
+            *offset += used as u64;
+            pending.extend_from_slice(data.get(used..).unwrap_or_default());
+        }
+        Ok(())
+    }
+}
+
+/// Analyses a whole capture held in memory (tests, small files).
+pub fn analyze_bytes(file: &str, data: &[u8], limits: Limits) -> CaptureReport {
+    let mut analyzer = Analyzer::new(file, limits);
+    let _ = analyzer.push(data);
+    analyzer.finish()
+}

@@ -1,0 +1,146 @@
+//! The report model: what the CLI prints as JSON (`torsift.report/1`) and the page renders.
+//! Fields may be added; existing ones are never renamed or removed (that would be a new schema).
+
+use super::anomaly::AnomalySample;
+use super::capture::{Comment, Interface};
+use super::decode::DecodeStats;
+use super::error::CaptureError;
+use super::flow::{DirectionStats, Flow, FlowTableStats};
+use super::time::Timestamp;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+pub const SCHEMA: &str = "torsift.report/1";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub generator: String,
+    pub captures: Vec<CaptureReport>,
+}
+
+impl Report {
+    pub fn new(captures: Vec<CaptureReport>) -> Self {
+        Report {
+            schema: SCHEMA,
+            generator: format!("torsift {}", env!("CARGO_PKG_VERSION")),
+            captures,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CaptureReport {
+    pub file: String,
+    /// `pcap` or `pcapng`, with `.gz` appended when the file was gzip-compressed; `unknown` when
+    /// the file is not a capture.
+    pub format: String,
+    /// Bytes of the file as given (compressed size for `.gz`).
+    pub file_bytes: u64,
+    /// Every frame in the file.
+    pub packets: u64,
+    /// Sum of the frames' on-wire lengths.
+    pub bytes: u64,
+    pub captured_bytes: u64,
+    pub first_seen: Option<Timestamp>,
+    pub last_seen: Option<Timestamp>,
+    pub link_types: Vec<LinkTypeReport>,
+    pub interfaces: Vec<Interface>,
+    /// Counts of non-fatal problems by kind (malformed headers, undecoded link types, ...).
+    pub anomalies: BTreeMap<&'static str, u64>,
+    pub anomaly_samples: Vec<AnomalySample>,
+    pub decode: DecodeStats,
+    pub flow_table: FlowTableStats,
+    pub comments: Vec<Comment>,
+    /// Why reading stopped early, with the byte offset; `null` when the file was read whole.
+    pub error: Option<CaptureError>,
+    pub flows: Vec<FlowReport>,
+}
+
+/// Frames per link type, and whether torsift decodes that link type.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct LinkTypeReport {
+    pub link_type: u32,
+    pub name: &'static str,
+    pub decoded: bool,
+    pub interfaces: usize,
+    pub packets: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FlowReport {
+    pub proto: &'static str,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+    /// Frames in both directions.
+    pub packets: u64,
+    /// On-wire frame bytes in both directions (as Wireshark's conversation table counts).
+    pub bytes: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// `none` until Tor evidence is found; see the README for every value.
+    pub verdict: &'static str,
+    pub confidence: Option<&'static str>,
+    pub evidence: Vec<serde_json::Value>,
+    pub to_server: DirectionStats,
+    pub to_client: DirectionStats,
+    /// TCP flags seen from each side, as letters (S SYN, A ACK, F FIN, R RST, P PSH, U URG).
+    pub tcp_flags: Option<TcpFlags>,
+    /// True when the client was identified by its SYN; otherwise it is the first sender.
+    pub oriented_by_syn: bool,
+    /// Tunnels enclosing the flow (0 = none).
+    pub tunnel_depth: u8,
+    /// Non-first IP fragments counted into this flow, and their frame bytes.
+    pub fragments: u64,
+    pub fragment_bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TcpFlags {
+    pub client: String,
+    pub server: String,
+}
+
+fn flag_letters(bits: u8) -> String {
+    [
+        (0x02, 'S'),
+        (0x10, 'A'),
+        (0x08, 'P'),
+        (0x01, 'F'),
+        (0x04, 'R'),
+        (0x20, 'U'),
+    ]
+    .iter()
+    .filter(|(b, _)| bits & b != 0)
+    .map(|&(_, c)| c)
+    .collect()
+}
+
+impl FlowReport {
+    pub fn from_flow(f: &Flow) -> Self {
+        let tcp = f.transport == super::decode::Transport::Tcp;
+        FlowReport {
+            proto: f.transport.name(),
+            client: f.client,
+            server: f.server,
+            packets: f.packets(),
+            bytes: f.bytes(),
+            first_seen: f.first_seen,
+            last_seen: f.last_seen,
+            verdict: "none",
+            confidence: None,
+            evidence: Vec::new(),
+            to_server: f.to_server,
+            to_client: f.to_client,
+            tcp_flags: tcp.then(|| TcpFlags {
+                client: flag_letters(f.to_server.tcp_flags),
+                server: flag_letters(f.to_client.tcp_flags),
+            }),
+            oriented_by_syn: f.oriented_by_syn,
+            tunnel_depth: f.tunnel_depth,
+            fragments: f.fragments,
+            fragment_bytes: f.fragment_bytes,
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! `torsift`: the command-line face of the analysis core, for batch work and pipelines.
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use torsift::analysis::{Analyzer, CaptureError, CaptureReport, Limits, Report};
+use torsift::output;
+use torsift::synth::{generate, SynthFormat, SynthSpec};
+
+const USAGE: &str = "\
+torsift — did anything in these captures use Tor?
+
+USAGE:
+    torsift analyze [--format json|csv|text] [--max-flows N] FILE...
+    torsift info FILE...
+    torsift generate [--format pcap|pcapng] [--packets N] [--flows N] [--payload BYTES] [--seed N] OUT
+
+FILE may be pcap or pcapng, optionally gzip-compressed; `-` reads standard input.
+
+EXIT STATUS:
+    0  every file was read completely
+    1  a file could not be read or was cut short (its report entry says where)
+    2  usage error";
+
+/// Input is read in chunks of this size; the core's memory does not depend on it.
+const READ_CHUNK: usize = 1 << 20;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("torsift: {message}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<ExitCode, String> {
+    let Some((command, rest)) = args.split_first() else {
+        return Err("no command given".into());
+    };
+    match command.as_str() {
+        "analyze" => analyze(rest, None),
+        "info" => analyze(rest, Some("text-info")),
+        "generate" => generate_cmd(rest),
+        "-h" | "--help" | "help" => {
+            println!("{USAGE}");
+            Ok(ExitCode::SUCCESS)
+        }
+        "-V" | "--version" => {
+            println!("torsift {}", env!("CARGO_PKG_VERSION"));
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(format!("unknown command `{other}`")),
+    }
+}
+
+/// Pulls the value of `--flag VALUE` (or `--flag=VALUE`) at position `i`.
+fn flag_value<'a>(args: &'a [String], i: &mut usize, name: &str) -> Result<&'a str, String> {
+    let arg = args.get(*i).map(String::as_str).unwrap_or_default();
+    if let Some(v) = arg.strip_prefix(&format!("{name}=")) {
+        return Ok(v);
+    }
+    *i += 1;
+    args.get(*i)
+        .map(String::as_str)
+        .ok_or_else(|| format!("{name} needs a value"))
+}
+
+fn number(v: &str, name: &str) -> Result<u64, String> {
+    v.parse()
+        .map_err(|_| format!("{name} wants a whole number, got `{v}`"))
+}
+
+fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
+    let mut format = forced.unwrap_or("json").to_string();
+    let mut limits = Limits::default();
+    let mut files = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args.get(i).map(String::as_str).unwrap_or_default();
+        match arg {
+            a if a == "--format" || a.starts_with("--format=") => {
+                format = flag_value(args, &mut i, "--format")?.to_string();
+                if !["json", "csv", "text"].contains(&format.as_str()) {
+                    return Err(format!(
+                        "--format must be json, csv or text, not `{format}`"
+                    ));
+                }
+            }
+            a if a == "--max-flows" || a.starts_with("--max-flows=") => {
+                limits.max_flows =
+                    number(flag_value(args, &mut i, "--max-flows")?, "--max-flows")? as usize;
+            }
+            "--" => {
+                files.extend(args.iter().skip(i + 1).cloned());
+                break;
+            }
+            a if a.starts_with("--") => return Err(format!("unknown option `{a}`")),
+            a => files.push(a.to_string()),
+        }
+        i += 1;
+    }
+    if files.is_empty() {
+        return Err("no capture files given".into());
+    }
+    let captures: Vec<CaptureReport> = files.iter().map(|f| analyze_file(f, &limits)).collect();
+    let failed = captures.iter().any(|c| c.error.is_some());
+    let report = Report::new(captures);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let written = match format.as_str() {
+        "json" => serde_json::to_writer_pretty(&mut out, &report)
+            .map_err(std::io::Error::other)
+            .and_then(|()| writeln!(out)),
+        "csv" => output::write_csv(&report, &mut out),
+        "text-info" => output::write_text(&report, &mut out, 0),
+        _ => output::write_text(&report, &mut out, 20),
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("torsift: cannot write the report: {e}");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    for c in report.captures.iter() {
+        if let Some(e) = &c.error {
+            eprintln!("torsift: {}: {e}", c.file);
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Streams one file through the analyzer; an unreadable file becomes a report with an error.
+fn analyze_file(path: &str, limits: &Limits) -> CaptureReport {
+    let mut analyzer = Analyzer::new(path, limits.clone());
+    let mut input: Box<dyn Read> = if path == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        match std::fs::File::open(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => {
+                let mut report = analyzer.finish();
+                report.error = Some(CaptureError::new(0, format!("cannot open the file: {e}")));
+                return report;
+            }
+        }
+    };
+    let mut buf = vec![0u8; READ_CHUNK];
+    let mut read_error = None;
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if analyzer.push(buf.get(..n).unwrap_or_default()).is_err() {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                read_error = Some(CaptureError::new(
+                    analyzer.progress().bytes,
+                    format!("reading the file failed: {e}"),
+                ));
+                break;
+            }
+        }
+    }
+    let mut report = analyzer.finish();
+    if report.error.is_none() {
+        report.error = read_error;
+    }
+    report
+}
+
+fn generate_cmd(args: &[String]) -> Result<ExitCode, String> {
+    let mut spec = SynthSpec {
+        format: SynthFormat::Pcap,
+        packets: 10_000,
+        flows: 100,
+        payload: 512,
+        seed: 1,
+    };
+    let mut out_path = None;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args.get(i).map(String::as_str).unwrap_or_default();
+        let name = arg.split('=').next().unwrap_or_default();
+        match name {
+            "--format" => {
+                spec.format = match flag_value(args, &mut i, name)? {
+                    "pcap" => SynthFormat::Pcap,
+                    "pcapng" => SynthFormat::Pcapng,
+                    other => return Err(format!("--format must be pcap or pcapng, not `{other}`")),
+                }
+            }
+            "--packets" => spec.packets = number(flag_value(args, &mut i, name)?, name)?,
+            "--flows" => spec.flows = number(flag_value(args, &mut i, name)?, name)?,
+            "--payload" => {
+                spec.payload = number(flag_value(args, &mut i, name)?, name)?.min(65_000) as usize
+            }
+            "--seed" => spec.seed = number(flag_value(args, &mut i, name)?, name)?,
+            a if a.starts_with("--") => return Err(format!("unknown option `{a}`")),
+            _ => out_path = Some(arg.to_string()),
+        }
+        i += 1;
+    }
+    let out_path = out_path.ok_or("generate needs an output file")?;
+    let file =
+        std::fs::File::create(&out_path).map_err(|e| format!("cannot create {out_path}: {e}"))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    let truth = generate(&spec, &mut w)
+        .and_then(|t| w.flush().map(|()| t))
+        .map_err(|e| format!("writing {out_path} failed: {e}"))?;
+    eprintln!(
+        "{out_path}: {} packets, {} flows, {} bytes on the wire",
+        truth.packets, truth.flows, truth.bytes
+    );
+    Ok(ExitCode::SUCCESS)
+}

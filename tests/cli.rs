@@ -1,0 +1,129 @@
+//! The command line: exit status, the JSON contract, CSV and text.
+
+mod support;
+
+use std::process::Command;
+use support::*;
+
+fn torsift(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_torsift"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+fn capture(rel: &str) -> String {
+    shared_dir()
+        .join("captures")
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn json_contract_and_batch() {
+    let a = capture("public/tor/ndpi_tor_2013-11-07.pcap");
+    let b = capture("public/formats/zeek_pcapng-multi-interface.pcapng");
+    let (code, out, _) = torsift(&["analyze", "--format", "json", &a, &b]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["schema"], "torsift.report/1");
+    let caps = v["captures"].as_array().unwrap();
+    assert_eq!(caps.len(), 2);
+    let c = &caps[0];
+    assert_eq!(c["file"], a.as_str());
+    assert_eq!(c["format"], "pcap");
+    assert_eq!(
+        c["packets"].as_u64(),
+        capinfos_packets(std::path::Path::new(&a))
+    );
+    assert_eq!(c["first_seen"], "2013-11-07T10:54:20.212806Z"); // capinfos: first packet time
+    assert!(c["error"].is_null());
+    assert!(c["anomalies"].is_object());
+    assert!(c["link_types"].is_array());
+    let f = &c["flows"][0];
+    for key in [
+        "proto",
+        "client",
+        "server",
+        "packets",
+        "bytes",
+        "first_seen",
+        "last_seen",
+        "verdict",
+        "confidence",
+        "evidence",
+    ] {
+        assert!(f.get(key).is_some(), "flow field {key} missing");
+    }
+    assert_eq!(caps[1]["format"], "pcapng");
+}
+
+#[test]
+fn exit_status_reflects_damage_and_usage() {
+    let (code, out, err) = torsift(&[
+        "analyze",
+        &capture("public/edge/pcapparser_err-eof_not-a-capture.bin"),
+    ]);
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["captures"][0]["error"]["offset"], 0);
+    assert!(err.contains("not-a-capture.bin"), "{err}");
+    let (code, _, _) = torsift(&["analyze", "/nonexistent/file.pcap"]);
+    assert_eq!(code, 1);
+    assert_eq!(torsift(&["analyze"]).0, 2);
+    assert_eq!(torsift(&["analyze", "--format", "xml", "x"]).0, 2);
+    assert_eq!(torsift(&["frobnicate"]).0, 2);
+}
+
+#[test]
+fn csv_has_one_row_per_flow_and_text_reads_like_capinfos() {
+    let a = capture("public/formats/zeek_tunnels_vxlan.pcap");
+    let (code, out, _) = torsift(&["analyze", "--format", "csv", &a]);
+    assert_eq!(code, 0);
+    let tshark_flows = tshark_conv_frames(std::path::Path::new(&a), true).len();
+    assert_eq!(out.lines().count(), 1 + tshark_flows);
+    assert!(out.starts_with("file,proto,client,server,packets,bytes"));
+    let (code, out, _) = torsift(&["analyze", "--format", "text", &a]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Packets:           10"), "{out}");
+    let (code, out, _) = torsift(&["info", &a]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Link type:         ETHERNET (1)"), "{out}");
+}
+
+#[test]
+fn generated_capture_agrees_with_capinfos_and_tshark() {
+    let dir = std::env::temp_dir().join(format!("torsift-gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for fmt in ["pcap", "pcapng"] {
+        let path = dir.join(format!("gen.{fmt}"));
+        let p = path.to_string_lossy().to_string();
+        let (code, _, err) = torsift(&[
+            "generate",
+            "--format",
+            fmt,
+            "--packets",
+            "2000",
+            "--flows",
+            "150",
+            "--payload",
+            "300",
+            &p,
+        ]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(capinfos_packets(&path), Some(2000));
+        let report = analyze_file(&path, 65536);
+        assert_eq!(
+            torsift_conversations(&report),
+            tshark_conversations(&path, true)
+        );
+        assert_eq!(report.flows.len(), 150);
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}

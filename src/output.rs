@@ -44,27 +44,13 @@ pub fn write_text(report: &Report, out: &mut dyn Write, top: usize) -> io::Resul
     for c in &report.captures {
         writeln!(out, "File:              {}", c.file)?;
         writeln!(out, "Format:            {}", c.format)?;
-        writeln!(
-            out,
-            "File size:         {} ({} bytes)",
-            human_bytes(c.file_bytes),
-            thousands(c.file_bytes)
-        )?;
+        writeln!(out, "File size:         {} ({} bytes)", human_bytes(c.file_bytes), thousands(c.file_bytes))?;
         writeln!(out, "Packets:           {}", thousands(c.packets))?;
-        writeln!(
-            out,
-            "Bytes on wire:     {} ({} bytes)",
-            human_bytes(c.bytes),
-            thousands(c.bytes)
-        )?;
+        writeln!(out, "Bytes on wire:     {} ({} bytes)", human_bytes(c.bytes), thousands(c.bytes))?;
         if let (Some(first), Some(last)) = (c.first_seen, c.last_seen) {
             writeln!(out, "First packet:      {}", first.to_rfc3339())?;
             writeln!(out, "Last packet:       {}", last.to_rfc3339())?;
-            writeln!(
-                out,
-                "Duration:          {:.6} s",
-                duration_secs(c).unwrap_or(0.0)
-            )?;
+            writeln!(out, "Duration:          {:.6} s", duration_secs(c).unwrap_or(0.0))?;
         }
         for l in &c.link_types {
             let note = if l.decoded { "" } else { "  (not decoded)" };
@@ -101,12 +87,7 @@ pub fn write_text(report: &Report, out: &mut dyn Write, top: usize) -> io::Resul
             writeln!(out, "Anomaly:           {kind}: {}", thousands(*n))?;
         }
         for comment in &c.comments {
-            writeln!(
-                out,
-                "Comment ({}):  {}",
-                comment.on,
-                comment.text.escape_debug()
-            )?;
+            writeln!(out, "Comment ({}):  {}", comment.on, comment.text.escape_debug())?;
         }
         if let Some(e) = &c.error {
             writeln!(out, "Error:             {e}")?;
@@ -141,11 +122,7 @@ pub fn write_text(report: &Report, out: &mut dyn Write, top: usize) -> io::Resul
 /// A CSV cell, quoted when needed, with spreadsheet formula triggers neutralised (a cell that
 /// starts with `=`, `+`, `-` or `@` gets a leading apostrophe): capture contents are hostile.
 pub fn csv_cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_string()
-    };
+    let text = if text.starts_with(['=', '+', '-', '@']) { format!("'{text}") } else { text.to_string() };
     if text.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {

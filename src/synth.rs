@@ -46,7 +46,12 @@ fn flow_endpoints(i: u64) -> ([u8; 4], [u8; 4], u16, u16) {
     let client = [10, (i >> 16) as u8, (i >> 8) as u8, i as u8];
     let server = [192, 0, 2, (i % 200) as u8 + 1];
     let sport = 1024 + (i % 60_000) as u16;
-    let dport = [443u16, 80, 9001, 53][(i % 4) as usize];
+    let dport = match i % 4 {
+        0 => 443,
+        1 => 80,
+        2 => 9001,
+        _ => 53,
+    };
     (client, server, sport, dport)
 }
 
@@ -54,9 +59,7 @@ fn flow_endpoints(i: u64) -> ([u8; 4], [u8; 4], u16, u16) {
 pub fn generate(spec: &SynthSpec, out: &mut dyn std::io::Write) -> std::io::Result<SynthTruth> {
     let flows = spec.flows.max(1).min(spec.packets.max(1));
     let mut rng = Rng(spec.seed | 1);
-    let payload: Vec<u8> = (0..spec.payload)
-        .map(|i| (i as u8).wrapping_mul(31))
-        .collect();
+    let payload: Vec<u8> = (0..spec.payload).map(|i| (i as u8).wrapping_mul(31)).collect();
     match spec.format {
         SynthFormat::Pcap => {
             out.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
@@ -83,10 +86,7 @@ pub fn generate(spec: &SynthSpec, out: &mut dyn std::io::Write) -> std::io::Resu
             out.write_all(&idb)?;
         }
     }
-    let mut truth = SynthTruth {
-        flows,
-        ..Default::default()
-    };
+    let mut truth = SynthTruth { flows, ..Default::default() };
     let mut frame = Vec::with_capacity(spec.payload + 64);
     let base_us: u64 = 1_700_000_000_000_000;
     for n in 0..spec.packets {
@@ -94,24 +94,15 @@ pub fn generate(spec: &SynthSpec, out: &mut dyn std::io::Write) -> std::io::Resu
         let i = if n < flows { n } else { rng.next() % flows };
         let (client, server, sport, dport) = flow_endpoints(i);
         let reply = n >= flows && rng.next() % 2 == 0;
-        let (src, dst, sp, dp) = if reply {
-            (server, client, dport, sport)
-        } else {
-            (client, server, sport, dport)
-        };
-        let builder =
-            PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]).ipv4(src, dst, 64);
+        let (src, dst, sp, dp) = if reply { (server, client, dport, sport) } else { (client, server, sport, dport) };
+        let builder = PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]).ipv4(src, dst, 64);
         frame.clear();
         if i % 2 == 0 {
             let b = builder.tcp(sp, dp, n as u32, 65_535);
             let b = if n < flows { b.syn() } else { b.ack(1) };
-            b.write(&mut frame, &payload)
-                .map_err(std::io::Error::other)?;
+            b.write(&mut frame, &payload).map_err(std::io::Error::other)?;
         } else {
-            builder
-                .udp(sp, dp)
-                .write(&mut frame, &payload)
-                .map_err(std::io::Error::other)?;
+            builder.udp(sp, dp).write(&mut frame, &payload).map_err(std::io::Error::other)?;
         }
         let ts = base_us + n * 10;
         let len = frame.len() as u32;
@@ -134,7 +125,7 @@ pub fn generate(spec: &SynthSpec, out: &mut dyn std::io::Write) -> std::io::Resu
                 out.write_all(&len.to_le_bytes())?;
                 out.write_all(&len.to_le_bytes())?;
                 out.write_all(&frame)?;
-                out.write_all(&[0u8; 3][..padded - frame.len()])?;
+                out.write_all(&vec![0u8; padded - frame.len()])?;
                 out.write_all(&block_len.to_le_bytes())?;
             }
         }

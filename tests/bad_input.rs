@@ -16,11 +16,7 @@ fn not_a_capture_is_refused_at_offset_zero() {
     let r = analyze_file(&edge("pcapparser_err-eof_not-a-capture.bin"), 4096);
     let e = r.error.expect("an error");
     assert_eq!(e.offset, 0);
-    assert!(
-        e.message.contains("not a pcap or pcapng capture"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("not a pcap or pcapng capture"), "{}", e.message);
     assert_eq!(r.format, "unknown");
     assert_eq!(r.packets, 0);
 }
@@ -52,17 +48,8 @@ fn empty_captures_are_fine() {
 #[test]
 fn every_truncation_point_keeps_what_came_before() {
     let mut data = Vec::new();
-    generate(
-        &SynthSpec {
-            format: SynthFormat::Pcap,
-            packets: 20,
-            flows: 5,
-            payload: 100,
-            seed: 3,
-        },
-        &mut data,
-    )
-    .unwrap();
+    generate(&SynthSpec { format: SynthFormat::Pcap, packets: 20, flows: 5, payload: 100, seed: 3 }, &mut data)
+        .unwrap();
     // Record boundaries from the pcap framing itself: 24-byte header, then 16 + caplen each.
     let mut ends = vec![];
     let mut at = 24;
@@ -78,15 +65,7 @@ fn every_truncation_point_keeps_what_came_before() {
         let boundary = cut == 24 || ends.contains(&cut);
         assert_eq!(r.error.is_none(), boundary, "cut at {cut}: {:?}", r.error);
         if let Some(e) = r.error {
-            let start = if cut < 24 {
-                0
-            } else {
-                ends.iter()
-                    .copied()
-                    .filter(|&e| e <= cut)
-                    .max()
-                    .unwrap_or(24)
-            };
+            let start = if cut < 24 { 0 } else { ends.iter().copied().filter(|&e| e <= cut).max().unwrap_or(24) };
             assert_eq!(e.offset, start as u64, "cut at {cut}");
         }
     }
@@ -94,10 +73,8 @@ fn every_truncation_point_keeps_what_came_before() {
 
 #[test]
 fn pcapng_truncations_and_lying_lengths() {
-    let data = std::fs::read(
-        shared_dir().join("captures/public/formats/ndpi_rtp_pkt-comments_2-ifaces.pcapng"),
-    )
-    .unwrap();
+    let data =
+        std::fs::read(shared_dir().join("captures/public/formats/ndpi_rtp_pkt-comments_2-ifaces.pcapng")).unwrap();
     let whole = analyze_bytes("whole", &data, Limits::default());
     assert!(whole.error.is_none());
     for cut in (0..data.len()).step_by(97) {
@@ -135,12 +112,7 @@ fn truncated_gzip_keeps_packets_and_says_so() {
     let r = analyze_bytes("gz-cut", &data[..data.len() / 2], Limits::default());
     let e = r.error.expect("an error for a cut gzip");
     assert!(e.in_decompressed || e.message.contains("gzip"), "{e:?}");
-    assert!(
-        r.packets > 0 && r.packets < whole.packets,
-        "{} of {}",
-        r.packets,
-        whole.packets
-    );
+    assert!(r.packets > 0 && r.packets < whole.packets, "{} of {}", r.packets, whole.packets);
     let mut corrupt = data.clone();
     for b in corrupt.iter_mut().skip(200).take(64) {
         *b ^= 0x5a;

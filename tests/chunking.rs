@@ -34,23 +34,11 @@ const CAPTURES: &[&str] = &[
 
 fn files() -> Vec<(String, Vec<u8>)> {
     let root = shared_dir().join("captures");
-    let mut out: Vec<(String, Vec<u8>)> = CAPTURES
-        .iter()
-        .map(|c| (c.to_string(), std::fs::read(root.join(c)).unwrap()))
-        .collect();
+    let mut out: Vec<(String, Vec<u8>)> =
+        CAPTURES.iter().map(|c| (c.to_string(), std::fs::read(root.join(c)).unwrap())).collect();
     for format in [SynthFormat::Pcap, SynthFormat::Pcapng] {
         let mut buf = Vec::new();
-        generate(
-            &SynthSpec {
-                format,
-                packets: 300,
-                flows: 40,
-                payload: 700,
-                seed: 7,
-            },
-            &mut buf,
-        )
-        .unwrap();
+        generate(&SynthSpec { format, packets: 300, flows: 40, payload: 700, seed: 7 }, &mut buf).unwrap();
         out.push((format!("synth-{format:?}"), buf));
     }
     out
@@ -72,10 +60,6 @@ proptest! {
 fn byte_at_a_time_equals_whole() {
     for (name, data) in files() {
         let ones = vec![1usize; data.len()];
-        assert_eq!(
-            report_json(&name, &data, &[]),
-            report_json(&name, &data, &ones),
-            "{name}"
-        );
+        assert_eq!(report_json(&name, &data, &[]), report_json(&name, &data, &ones), "{name}");
     }
 }

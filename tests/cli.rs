@@ -6,10 +6,7 @@ use std::process::Command;
 use support::*;
 
 fn torsift(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_torsift"))
-        .args(args)
-        .output()
-        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_torsift")).args(args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into(),
@@ -18,11 +15,7 @@ fn torsift(args: &[&str]) -> (i32, String, String) {
 }
 
 fn capture(rel: &str) -> String {
-    shared_dir()
-        .join("captures")
-        .join(rel)
-        .to_string_lossy()
-        .into_owned()
+    shared_dir().join("captures").join(rel).to_string_lossy().into_owned()
 }
 
 #[test]
@@ -38,10 +31,7 @@ fn json_contract_and_batch() {
     let c = &caps[0];
     assert_eq!(c["file"], a.as_str());
     assert_eq!(c["format"], "pcap");
-    assert_eq!(
-        c["packets"].as_u64(),
-        capinfos_packets(std::path::Path::new(&a))
-    );
+    assert_eq!(c["packets"].as_u64(), capinfos_packets(std::path::Path::new(&a)));
     assert_eq!(c["first_seen"], "2013-11-07T10:54:20.212806Z"); // capinfos: first packet time
     assert!(c["error"].is_null());
     assert!(c["anomalies"].is_object());
@@ -66,10 +56,7 @@ fn json_contract_and_batch() {
 
 #[test]
 fn exit_status_reflects_damage_and_usage() {
-    let (code, out, err) = torsift(&[
-        "analyze",
-        &capture("public/edge/pcapparser_err-eof_not-a-capture.bin"),
-    ]);
+    let (code, out, err) = torsift(&["analyze", &capture("public/edge/pcapparser_err-eof_not-a-capture.bin")]);
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["captures"][0]["error"]["offset"], 0);
@@ -104,25 +91,12 @@ fn generated_capture_agrees_with_capinfos_and_tshark() {
     for fmt in ["pcap", "pcapng"] {
         let path = dir.join(format!("gen.{fmt}"));
         let p = path.to_string_lossy().to_string();
-        let (code, _, err) = torsift(&[
-            "generate",
-            "--format",
-            fmt,
-            "--packets",
-            "2000",
-            "--flows",
-            "150",
-            "--payload",
-            "300",
-            &p,
-        ]);
+        let (code, _, err) =
+            torsift(&["generate", "--format", fmt, "--packets", "2000", "--flows", "150", "--payload", "300", &p]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(capinfos_packets(&path), Some(2000));
         let report = analyze_file(&path, 65536);
-        assert_eq!(
-            torsift_conversations(&report),
-            tshark_conversations(&path, true)
-        );
+        assert_eq!(torsift_conversations(&report), tshark_conversations(&path, true));
         assert_eq!(report.flows.len(), 150);
     }
     std::fs::remove_dir_all(&dir).ok();

@@ -21,16 +21,8 @@ const FRAGMENT_CAPTURES: &[&str] = &[
 /// Overlapping "tiny" fragments (RFC 1858): each first fragment holds only 16 bytes of TCP header.
 const TINY_FRAGMENTS: &str = "public/formats/ndpi_ip_fragmented_garbage.pcap";
 
-fn describe(
-    name: &str,
-    ours: &BTreeMap<ConvKey, Counts>,
-    oracle: &BTreeMap<ConvKey, Counts>,
-) -> String {
-    let mut lines = vec![format!(
-        "{name}: flows differ ({} ours, {} tshark)",
-        ours.len(),
-        oracle.len()
-    )];
+fn describe(name: &str, ours: &BTreeMap<ConvKey, Counts>, oracle: &BTreeMap<ConvKey, Counts>) -> String {
+    let mut lines = vec![format!("{name}: flows differ ({} ours, {} tshark)", ours.len(), oracle.len())];
     for (k, c) in oracle {
         if ours.get(k) != Some(c) {
             lines.push(format!("    tshark {k:?} {c:?} ours {:?}", ours.get(k)));
@@ -57,10 +49,7 @@ fn packets_and_flows_match_tshark() {
         };
         let report = analyze_file(&path, 1 << 20);
         if report.packets != expected_packets {
-            failures.push(format!(
-                "{name}: {} packets, capinfos says {expected_packets}",
-                report.packets
-            ));
+            failures.push(format!("{name}: {} packets, capinfos says {expected_packets}", report.packets));
         }
         let has_fragments = report.decode.fragments_attributed > 0;
         if has_fragments {
@@ -68,10 +57,11 @@ fn packets_and_flows_match_tshark() {
         }
         let oracle = tshark_conversations(&path, !has_fragments);
         let conv_frames = tshark_conv_frames(&path, !has_fragments);
-        let oracle_frames: BTreeMap<_, _> =
-            oracle.iter().map(|(k, c)| (k.clone(), c.frames)).collect();
+        let oracle_frames: BTreeMap<_, _> = oracle.iter().map(|(k, c)| (k.clone(), c.frames)).collect();
         if oracle_frames != conv_frames {
-            failures.push(format!("{name}: the per-frame oracle disagrees with tshark's conv table: {oracle_frames:?} vs {conv_frames:?}"));
+            failures.push(format!(
+                "{name}: the per-frame oracle disagrees with tshark's conv table: {oracle_frames:?} vs {conv_frames:?}"
+            ));
         }
         let ours = if has_fragments {
             torsift_conversations_without_fragments(&report)
@@ -91,14 +81,6 @@ fn packets_and_flows_match_tshark() {
         checked += 1;
     }
     assert!(checked >= 70, "only {checked} captures were compared");
-    assert_eq!(
-        fragmented, FRAGMENT_CAPTURES,
-        "the captures with IP fragments are not the documented ones"
-    );
-    assert!(
-        failures.is_empty(),
-        "{} captures differ:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert_eq!(fragmented, FRAGMENT_CAPTURES, "the captures with IP fragments are not the documented ones");
+    assert!(failures.is_empty(), "{} captures differ:\n{}", failures.len(), failures.join("\n"));
 }

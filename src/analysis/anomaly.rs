@@ -22,31 +22,18 @@ pub struct Anomalies {
 
 impl Anomalies {
     pub fn new(max_samples_per_kind: usize) -> Self {
-        Anomalies {
-            max_samples_per_kind,
-            ..Default::default()
-        }
+        Anomalies { max_samples_per_kind, ..Default::default() }
     }
 
     pub fn add(&mut self, kind: &'static str, frame: u64, detail: impl FnOnce() -> String) {
         self.add_n(kind, frame, 1, detail);
     }
 
-    pub fn add_n(
-        &mut self,
-        kind: &'static str,
-        frame: u64,
-        n: u64,
-        detail: impl FnOnce() -> String,
-    ) {
+    pub fn add_n(&mut self, kind: &'static str, frame: u64, n: u64, detail: impl FnOnce() -> String) {
         let count = self.counts.entry(kind).or_insert(0);
         *count += n;
         if *count <= self.max_samples_per_kind as u64 {
-            self.samples.push(AnomalySample {
-                kind,
-                frame,
-                detail: detail(),
-            });
+            self.samples.push(AnomalySample { kind, frame, detail: detail() });
         }
     }
 }

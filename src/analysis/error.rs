@@ -16,21 +16,13 @@ pub struct CaptureError {
 
 impl CaptureError {
     pub fn new(offset: u64, message: impl Into<String>) -> Self {
-        CaptureError {
-            message: message.into(),
-            offset,
-            in_decompressed: false,
-        }
+        CaptureError { message: message.into(), offset, in_decompressed: false }
     }
 }
 
 impl fmt::Display for CaptureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let stream = if self.in_decompressed {
-            " of the decompressed stream"
-        } else {
-            ""
-        };
+        let stream = if self.in_decompressed { " of the decompressed stream" } else { "" };
         write!(f, "at byte {}{stream}: {}", self.offset, self.message)
     }
 }

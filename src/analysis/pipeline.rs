@@ -72,11 +72,7 @@ impl Analyzer {
     }
 
     pub fn progress(&self) -> Progress {
-        Progress {
-            bytes: self.input_bytes,
-            packets: self.stages.reader.frames,
-            flows: self.stages.flows.len() as u64,
-        }
+        Progress { bytes: self.input_bytes, packets: self.stages.reader.frames, flows: self.stages.flows.len() as u64 }
     }
 
     /// Feeds the next chunk of the file. After an error, further chunks are ignored and the same
@@ -98,20 +94,14 @@ impl Analyzer {
         let stages = &mut self.stages;
         match &mut self.input {
             Input::Plain => stages.feed(chunk),
-            Input::Gzip(gz) => gz
-                .push(chunk, &mut |out| stages.feed(out))
-                .map_err(mark_decompressed),
+            Input::Gzip(gz) => gz.push(chunk, &mut |out| stages.feed(out)).map_err(mark_decompressed),
             Input::Sniffing(prefix) => {
                 prefix.extend_from_slice(chunk);
                 if prefix.len() < 2 {
                     return Ok(());
                 }
                 let prefix = std::mem::take(prefix);
-                self.input = if is_gzip(&prefix) {
-                    Input::Gzip(Box::new(GzipStream::new()))
-                } else {
-                    Input::Plain
-                };
+                self.input = if is_gzip(&prefix) { Input::Gzip(Box::default()) } else { Input::Plain };
                 self.route(&prefix)
             }
         }
@@ -124,34 +114,23 @@ impl Analyzer {
             let result = match &mut self.input {
                 Input::Sniffing(prefix) => stages.feed(&std::mem::take(prefix)),
                 Input::Plain => Ok(()),
-                Input::Gzip(gz) => gz
-                    .finish(&mut |out| stages.feed(out))
-                    .map_err(mark_decompressed),
+                Input::Gzip(gz) => gz.finish(&mut |out| stages.feed(out)).map_err(mark_decompressed),
             };
             self.error = result.err();
         }
         if self.error.is_none() {
             let s = &self.stages;
-            self.error = s
-                .reader
-                .finish(s.pending.len(), s.offset)
-                .map(|e| match self.input {
-                    Input::Gzip(_) => mark_decompressed(e),
-                    _ => e,
-                });
+            self.error = s.reader.finish(s.pending.len(), s.offset).map(|e| match self.input {
+                Input::Gzip(_) => mark_decompressed(e),
+                _ => e,
+            });
         }
         self.stages.decoder.finish();
         self.build_report()
     }
 
     fn build_report(self) -> CaptureReport {
-        let Stages {
-            reader,
-            mut decoder,
-            flows,
-            totals,
-            ..
-        } = self.stages;
+        let Stages { reader, mut decoder, flows, totals, .. } = self.stages;
         let format = match (reader.format(), &self.input) {
             (None, _) => "unknown".to_string(),
             (Some(f), Input::Gzip(_)) => format!("{}.gz", format_name(f)),
@@ -165,10 +144,7 @@ impl Analyzer {
         }
         let mut link_types: Vec<LinkTypeReport> = Vec::new();
         for iface in &reader.interfaces {
-            match link_types
-                .iter_mut()
-                .find(|l| l.link_type == iface.link_type)
-            {
+            match link_types.iter_mut().find(|l| l.link_type == iface.link_type) {
                 Some(l) => {
                     l.interfaces += 1;
                     l.packets += iface.packets;
@@ -185,17 +161,11 @@ impl Analyzer {
         for l in link_types.iter().filter(|l| !l.decoded && l.packets > 0) {
             let (lt, name, packets) = (l.link_type, l.name, l.packets);
             decoder.anomalies.add_n("undecoded_link_type", 0, packets, || {
-                format!(
-                    "link type {lt} ({name}) is not decoded; its {packets} packets were counted but not analysed"
-                )
+                format!("link type {lt} ({name}) is not decoded; its {packets} packets were counted but not analysed")
             });
         }
         let flow_table = flows.stats.clone();
-        let flows = flows
-            .into_flows()
-            .iter()
-            .map(FlowReport::from_flow)
-            .collect();
+        let flows = flows.into_flows().iter().map(FlowReport::from_flow).collect();
         CaptureReport {
             file: self.file,
             format,
@@ -234,14 +204,7 @@ impl Stages {
     /// Frames the decompressed stream with as little copying as possible: records are read
     /// straight from the chunk, and only a record split across chunks is assembled in `pending`.
     fn feed(&mut self, mut data: &[u8]) -> Result<(), CaptureError> {
-        let Stages {
-            reader,
-            decoder,
-            flows,
-            pending,
-            offset,
-            totals,
-        } = self;
+        let Stages { reader, decoder, flows, pending, offset, totals } = self;
         let mut on_frame = |frame: Frame<'_>| {
             totals.bytes += u64::from(frame.orig_len);
             totals.captured_bytes += frame.data.len() as u64;

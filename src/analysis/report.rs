@@ -22,11 +22,7 @@ pub struct Report {
 
 impl Report {
     pub fn new(captures: Vec<CaptureReport>) -> Self {
-        Report {
-            schema: SCHEMA,
-            generator: format!("torsift {}", env!("CARGO_PKG_VERSION")),
-            captures,
-        }
+        Report { schema: SCHEMA, generator: format!("torsift {}", env!("CARGO_PKG_VERSION")), captures }
     }
 }
 
@@ -103,18 +99,11 @@ pub struct TcpFlags {
 }
 
 fn flag_letters(bits: u8) -> String {
-    [
-        (0x02, 'S'),
-        (0x10, 'A'),
-        (0x08, 'P'),
-        (0x01, 'F'),
-        (0x04, 'R'),
-        (0x20, 'U'),
-    ]
-    .iter()
-    .filter(|(b, _)| bits & b != 0)
-    .map(|&(_, c)| c)
-    .collect()
+    [(0x02, 'S'), (0x10, 'A'), (0x08, 'P'), (0x01, 'F'), (0x04, 'R'), (0x20, 'U')]
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|&(_, c)| c)
+        .collect()
 }
 
 impl FlowReport {

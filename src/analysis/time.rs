@@ -14,10 +14,7 @@ impl Timestamp {
     /// Builds a timestamp from whole seconds and a fraction in nanoseconds, saturating instead of
     /// overflowing (fuzzed captures carry absurd values).
     pub fn from_parts(secs: i64, nanos: i64) -> Self {
-        Timestamp(
-            secs.saturating_mul(Self::NANOS_PER_SEC)
-                .saturating_add(nanos),
-        )
+        Timestamp(secs.saturating_mul(Self::NANOS_PER_SEC).saturating_add(nanos))
     }
 
     pub fn secs(self) -> i64 {
@@ -40,11 +37,7 @@ impl Timestamp {
         let sod = secs.rem_euclid(86_400);
         let (h, m, s) = (sod / 3600, (sod / 60) % 60, sod % 60);
         let nanos = self.subsec_nanos();
-        let frac = if nanos % 1000 == 0 {
-            format!("{:06}", nanos / 1000)
-        } else {
-            format!("{nanos:09}")
-        };
+        let frac = if nanos % 1000 == 0 { format!("{:06}", nanos / 1000) } else { format!("{nanos:09}") };
         format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{frac}Z")
     }
 
@@ -63,19 +56,12 @@ impl Timestamp {
         if t.get(4) != Some(&b'-') || t.get(7) != Some(&b'-') {
             return None;
         }
-        let (h, mi, s) = if t.len() >= 19 {
-            (num(11, 13)?, num(14, 16)?, num(17, 19)?)
-        } else {
-            (0, 0, 0)
-        };
+        let (h, mi, s) = if t.len() >= 19 { (num(11, 13)?, num(14, 16)?, num(17, 19)?) } else { (0, 0, 0) };
         if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
             return None;
         }
         let days = days_from_civil(y, mo, d);
-        Some(Timestamp::from_parts(
-            days * 86_400 + h * 3600 + mi * 60 + s,
-            0,
-        ))
+        Some(Timestamp::from_parts(days * 86_400 + h * 3600 + mi * 60 + s, 0))
     }
 }
 
@@ -117,10 +103,7 @@ mod tests {
     #[test]
     fn formats_known_instants() {
         // 2013-11-07 10:54:20.212806 UTC, the first packet of nDPI's tor.pcap per capinfos.
-        assert_eq!(
-            Timestamp::from_parts(1_383_821_660, 212_806_000).to_rfc3339(),
-            "2013-11-07T10:54:20.212806Z"
-        );
+        assert_eq!(Timestamp::from_parts(1_383_821_660, 212_806_000).to_rfc3339(), "2013-11-07T10:54:20.212806Z");
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00.000000Z");
         assert_eq!(Timestamp(-1).to_rfc3339(), "1969-12-31T23:59:59.999999999Z");
     }
@@ -129,10 +112,7 @@ mod tests {
     fn parses_tor_document_dates() {
         let t = Timestamp::parse_utc("2022-11-19 10:00:00").unwrap();
         assert_eq!(t.to_rfc3339(), "2022-11-19T10:00:00.000000Z");
-        assert_eq!(
-            Timestamp::parse_utc("2024-03-12").unwrap().day_number(),
-            19_794
-        );
+        assert_eq!(Timestamp::parse_utc("2024-03-12").unwrap().day_number(), 19_794);
         assert!(Timestamp::parse_utc("2024-13-12").is_none());
     }
 }

@@ -62,14 +62,11 @@ fn flag_value<'a>(args: &'a [String], i: &mut usize, name: &str) -> Result<&'a s
         return Ok(v);
     }
     *i += 1;
-    args.get(*i)
-        .map(String::as_str)
-        .ok_or_else(|| format!("{name} needs a value"))
+    args.get(*i).map(String::as_str).ok_or_else(|| format!("{name} needs a value"))
 }
 
 fn number(v: &str, name: &str) -> Result<u64, String> {
-    v.parse()
-        .map_err(|_| format!("{name} wants a whole number, got `{v}`"))
+    v.parse().map_err(|_| format!("{name} wants a whole number, got `{v}`"))
 }
 
 fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
@@ -83,14 +80,11 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
             a if a == "--format" || a.starts_with("--format=") => {
                 format = flag_value(args, &mut i, "--format")?.to_string();
                 if !["json", "csv", "text"].contains(&format.as_str()) {
-                    return Err(format!(
-                        "--format must be json, csv or text, not `{format}`"
-                    ));
+                    return Err(format!("--format must be json, csv or text, not `{format}`"));
                 }
             }
             a if a == "--max-flows" || a.starts_with("--max-flows=") => {
-                limits.max_flows =
-                    number(flag_value(args, &mut i, "--max-flows")?, "--max-flows")? as usize;
+                limits.max_flows = number(flag_value(args, &mut i, "--max-flows")?, "--max-flows")? as usize;
             }
             "--" => {
                 files.extend(args.iter().skip(i + 1).cloned());
@@ -110,9 +104,9 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match format.as_str() {
-        "json" => serde_json::to_writer_pretty(&mut out, &report)
-            .map_err(std::io::Error::other)
-            .and_then(|()| writeln!(out)),
+        "json" => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other).and_then(|()| writeln!(out))
+        }
         "csv" => output::write_csv(&report, &mut out),
         "text-info" => output::write_text(&report, &mut out, 0),
         _ => output::write_text(&report, &mut out, 20),
@@ -128,11 +122,7 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
             eprintln!("torsift: {}: {e}", c.file);
         }
     }
-    Ok(if failed {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Streams one file through the analyzer; an unreadable file becomes a report with an error.
@@ -162,10 +152,8 @@ fn analyze_file(path: &str, limits: &Limits) -> CaptureReport {
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => {
-                read_error = Some(CaptureError::new(
-                    analyzer.progress().bytes,
-                    format!("reading the file failed: {e}"),
-                ));
+                read_error =
+                    Some(CaptureError::new(analyzer.progress().bytes, format!("reading the file failed: {e}")));
                 break;
             }
         }
@@ -178,13 +166,7 @@ fn analyze_file(path: &str, limits: &Limits) -> CaptureReport {
 }
 
 fn generate_cmd(args: &[String]) -> Result<ExitCode, String> {
-    let mut spec = SynthSpec {
-        format: SynthFormat::Pcap,
-        packets: 10_000,
-        flows: 100,
-        payload: 512,
-        seed: 1,
-    };
+    let mut spec = SynthSpec { format: SynthFormat::Pcap, packets: 10_000, flows: 100, payload: 512, seed: 1 };
     let mut out_path = None;
     let mut i = 0;
     while i < args.len() {
@@ -200,9 +182,7 @@ fn generate_cmd(args: &[String]) -> Result<ExitCode, String> {
             }
             "--packets" => spec.packets = number(flag_value(args, &mut i, name)?, name)?,
             "--flows" => spec.flows = number(flag_value(args, &mut i, name)?, name)?,
-            "--payload" => {
-                spec.payload = number(flag_value(args, &mut i, name)?, name)?.min(65_000) as usize
-            }
+            "--payload" => spec.payload = number(flag_value(args, &mut i, name)?, name)?.min(65_000) as usize,
             "--seed" => spec.seed = number(flag_value(args, &mut i, name)?, name)?,
             a if a.starts_with("--") => return Err(format!("unknown option `{a}`")),
             _ => out_path = Some(arg.to_string()),
@@ -210,15 +190,11 @@ fn generate_cmd(args: &[String]) -> Result<ExitCode, String> {
         i += 1;
     }
     let out_path = out_path.ok_or("generate needs an output file")?;
-    let file =
-        std::fs::File::create(&out_path).map_err(|e| format!("cannot create {out_path}: {e}"))?;
+    let file = std::fs::File::create(&out_path).map_err(|e| format!("cannot create {out_path}: {e}"))?;
     let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
     let truth = generate(&spec, &mut w)
         .and_then(|t| w.flush().map(|()| t))
         .map_err(|e| format!("writing {out_path} failed: {e}"))?;
-    eprintln!(
-        "{out_path}: {} packets, {} flows, {} bytes on the wire",
-        truth.packets, truth.flows, truth.bytes
-    );
+    eprintln!("{out_path}: {} packets, {} flows, {} bytes on the wire", truth.packets, truth.flows, truth.bytes);
     Ok(ExitCode::SUCCESS)
 }

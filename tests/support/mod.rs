@@ -10,11 +10,7 @@ use torsift::analysis::{Analyzer, CaptureReport, Limits};
 /// `../shared` beside the repository (read-only; never written).
 pub fn shared_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
-    assert!(
-        dir.is_dir(),
-        "../shared (captures, relay lists) must sit beside the repository: {}",
-        dir.display()
-    );
+    assert!(dir.is_dir(), "../shared (captures, relay lists) must sit beside the repository: {}", dir.display());
     dir
 }
 
@@ -29,10 +25,7 @@ pub fn shared_captures() -> Vec<PathBuf> {
                 if !path.ends_with("directory-docs") && !path.ends_with("torrc") {
                     stack.push(path);
                 }
-            } else if !matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("md" | "json" | "txt")
-            ) {
+            } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "json" | "txt")) {
                 out.push(path);
             }
         }
@@ -63,28 +56,18 @@ pub fn analyze_chunked(name: &str, data: &[u8], chunk: usize) -> CaptureReport {
 }
 
 pub fn require_tool(tool: &str) {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let ok = Command::new(tool).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     assert!(ok, "`{tool}` is the test oracle and must be installed (apt-get install tshark); .ci/run installs it");
 }
 
 /// `capinfos -c -M`: the packet count, or None when capinfos cannot read the file.
 pub fn capinfos_packets(path: &Path) -> Option<u64> {
-    let out = Command::new("capinfos")
-        .args(["-c", "-M"])
-        .arg(path)
-        .output()
-        .ok()?;
+    let out = Command::new("capinfos").args(["-c", "-M"]).arg(path).output().ok()?;
     if !out.status.success() {
         return None;
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .find_map(|l| l.strip_prefix("Number of packets:"))
-        .and_then(|v| v.trim().parse().ok())
+    text.lines().find_map(|l| l.strip_prefix("Number of packets:")).and_then(|v| v.trim().parse().ok())
 }
 
 /// A conversation as both sides name it: protocol and the two endpoints, sorted.
@@ -103,9 +86,7 @@ pub fn conv_key(proto: &str, a: &str, b: &str) -> ConvKey {
 fn normalise_endpoint(e: &str) -> String {
     let (addr, port) = e.rsplit_once(':').unwrap();
     let addr = addr.trim_start_matches('[').trim_end_matches(']');
-    let addr: std::net::IpAddr = addr
-        .parse()
-        .unwrap_or_else(|_| panic!("bad address in {e}"));
+    let addr: std::net::IpAddr = addr.parse().unwrap_or_else(|_| panic!("bad address in {e}"));
     format!("{addr}|{port}")
 }
 
@@ -150,30 +131,10 @@ pub fn tshark_conversations(path: &Path, defragment: bool) -> BTreeMap<ConvKey, 
         .arg("-r")
         .arg(path)
         .args(defrag_args(defragment))
-        .args([
-            "-T",
-            "fields",
-            "-E",
-            "separator=/t",
-            "-E",
-            "occurrence=a",
-            "-E",
-            "aggregator=,",
-        ])
+        .args(["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a", "-E", "aggregator=,"])
         .args(["-e", "frame.len", "-e", "frame.protocols"])
-        .args([
-            "-e", "ip.src", "-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst",
-        ])
-        .args([
-            "-e",
-            "tcp.srcport",
-            "-e",
-            "tcp.dstport",
-            "-e",
-            "udp.srcport",
-            "-e",
-            "udp.dstport",
-        ])
+        .args(["-e", "ip.src", "-e", "ip.dst", "-e", "ipv6.src", "-e", "ipv6.dst"])
+        .args(["-e", "tcp.srcport", "-e", "tcp.dstport", "-e", "udp.srcport", "-e", "udp.dstport"])
         .args(["-e", "tcp.hdr_len", "-e", "tcp.urgent_pointer"])
         .output()
         .unwrap();
@@ -182,9 +143,7 @@ pub fn tshark_conversations(path: &Path, defragment: bool) -> BTreeMap<ConvKey, 
     for line in text.lines() {
         let f: Vec<&str> = line.split('\t').collect();
         let list = |i: usize| -> Vec<&str> {
-            f.get(i)
-                .map(|s| s.split(',').filter(|x| !x.is_empty()).collect())
-                .unwrap_or_default()
+            f.get(i).map(|s| s.split(',').filter(|x| !x.is_empty()).collect()).unwrap_or_default()
         };
         let len: u64 = f[0].parse().unwrap();
         let (ip_src, ip_dst, ip6_src, ip6_dst) = (list(2), list(3), list(4), list(5));
@@ -207,20 +166,12 @@ pub fn tshark_conversations(path: &Path, defragment: bool) -> BTreeMap<ConvKey, 
                 // A transport header quoted inside an ICMP error is not a conversation packet.
                 "icmp" | "icmpv6" => break,
                 "tcp" | "udp" => {
-                    let (srcs, dsts, n) = if layer == "tcp" {
-                        (&tcp_s, &tcp_d, &mut nt)
-                    } else {
-                        (&udp_s, &udp_d, &mut nu)
-                    };
+                    let (srcs, dsts, n) =
+                        if layer == "tcp" { (&tcp_s, &tcp_d, &mut nt) } else { (&udp_s, &udp_d, &mut nu) };
                     let bogus = layer == "tcp"
-                        && (tcp_hlen
-                            .get(*n)
-                            .and_then(|h| h.parse::<u32>().ok())
-                            .is_none_or(|h| h < 20)
+                        && (tcp_hlen.get(*n).and_then(|h| h.parse::<u32>().ok()).is_none_or(|h| h < 20)
                             || tcp_urg.len() < tcp_hlen.len());
-                    if let (false, Some((s, d)), Some(sp), Some(dp)) =
-                        (bogus, &last_ip, srcs.get(*n), dsts.get(*n))
-                    {
+                    if let (false, Some((s, d)), Some(sp), Some(dp)) = (bogus, &last_ip, srcs.get(*n), dsts.get(*n)) {
                         let key = conv_key(layer, &endpoint(s, sp), &endpoint(d, dp));
                         let c = map.entry(key).or_default();
                         c.frames += 1;
@@ -247,13 +198,7 @@ fn endpoint(addr: &str, port: &str) -> String {
 pub fn torsift_conversations(report: &CaptureReport) -> BTreeMap<ConvKey, Counts> {
     let mut map: BTreeMap<ConvKey, Counts> = BTreeMap::new();
     for f in &report.flows {
-        let c = map
-            .entry(conv_key(
-                f.proto,
-                &f.client.to_string(),
-                &f.server.to_string(),
-            ))
-            .or_default();
+        let c = map.entry(conv_key(f.proto, &f.client.to_string(), &f.server.to_string())).or_default();
         c.frames += f.packets;
         c.bytes += f.bytes;
     }
@@ -272,18 +217,10 @@ fn defrag_args(defragment: bool) -> Vec<&'static str> {
 
 /// torsift's flows without the non-first fragments it attributed, for comparison with tshark
 /// running without reassembly.
-pub fn torsift_conversations_without_fragments(
-    report: &CaptureReport,
-) -> BTreeMap<ConvKey, Counts> {
+pub fn torsift_conversations_without_fragments(report: &CaptureReport) -> BTreeMap<ConvKey, Counts> {
     let mut map: BTreeMap<ConvKey, Counts> = BTreeMap::new();
     for f in &report.flows {
-        let c = map
-            .entry(conv_key(
-                f.proto,
-                &f.client.to_string(),
-                &f.server.to_string(),
-            ))
-            .or_default();
+        let c = map.entry(conv_key(f.proto, &f.client.to_string(), &f.server.to_string())).or_default();
         c.frames += f.packets - f.fragments;
         c.bytes += f.bytes - f.fragment_bytes;
     }

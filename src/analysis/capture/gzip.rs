@@ -20,12 +20,15 @@ pub struct GzipStream {
     consumed: u64,
 }
 
+impl Default for GzipStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl GzipStream {
     pub fn new() -> Self {
-        GzipStream {
-            decoder: MultiGzDecoder::new(Vec::new()),
-            consumed: 0,
-        }
+        GzipStream { decoder: MultiGzDecoder::new(Vec::new()), consumed: 0 }
     }
 
     /// Inflates `chunk`, handing decompressed bytes to `sink` a step at a time.
@@ -48,10 +51,7 @@ impl GzipStream {
     }
 
     /// Flushes the end of the stream; an error means the compressed data was cut short.
-    pub fn finish(
-        &mut self,
-        sink: &mut dyn FnMut(&[u8]) -> Result<(), CaptureError>,
-    ) -> Result<(), CaptureError> {
+    pub fn finish(&mut self, sink: &mut dyn FnMut(&[u8]) -> Result<(), CaptureError>) -> Result<(), CaptureError> {
         let result = self.decoder.try_finish();
         let out = std::mem::take(self.decoder.get_mut());
         sink(&out)?;

@@ -168,12 +168,7 @@ impl CaptureReader {
     /// Frames every complete record at the start of `buf` (which begins at stream offset `base`)
     /// and returns how many bytes were consumed. Bytes after that wait for the next call, which
     /// must start with them.
-    pub fn feed(
-        &mut self,
-        buf: &[u8],
-        base: u64,
-        on_frame: &mut dyn FnMut(Frame<'_>),
-    ) -> Result<usize, CaptureError> {
+    pub fn feed(&mut self, buf: &[u8], base: u64, on_frame: &mut dyn FnMut(Frame<'_>)) -> Result<usize, CaptureError> {
         let mut used = 0;
         if let State::Magic = self.state {
             let Some(magic) = buf.get(..4) else {
@@ -187,10 +182,10 @@ impl CaptureReader {
                         return Err(CaptureError::new(
                             base,
                             format!(
-                                "not a pcap or pcapng capture: it starts with bytes {:02x} {:02x} {:02x} {:02x}, \
+                                "not a pcap or pcapng capture: it starts with bytes {}, \
                                  which is no capture magic number; save the capture as pcap or pcapng \
                                  (gzip-compressed is fine) and try again",
-                                magic[0], magic[1], magic[2], magic[3]
+                                magic.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" ")
                             ),
                         ))
                     }
@@ -237,10 +232,9 @@ impl CaptureReader {
     pub fn finish(&self, leftover: usize, offset: u64) -> Option<CaptureError> {
         match (&self.state, leftover) {
             (State::Magic, 0) => Some(CaptureError::new(0, "the file is empty: no capture header")),
-            (State::Magic, n) => Some(CaptureError::new(
-                0,
-                format!("only {n} bytes: too short for any capture header"),
-            )),
+            (State::Magic, n) => {
+                Some(CaptureError::new(0, format!("only {n} bytes: too short for any capture header")))
+            }
             (_, 0) => None,
             (State::Pcap(state), n) => Some(CaptureError::new(
                 offset,
@@ -276,9 +270,7 @@ struct Sink<'s, 'f> {
 impl Sink<'_, '_> {
     fn comment(&mut self, offset: u64, on: String, text: &[u8]) {
         if self.comments.len() < MAX_COMMENTS {
-            let text = String::from_utf8_lossy(text)
-                .trim_end_matches('\0')
-                .to_string();
+            let text = String::from_utf8_lossy(text).trim_end_matches('\0').to_string();
             self.comments.push(Comment { offset, on, text });
         }
     }
@@ -319,13 +311,7 @@ mod tests {
         // if_tsresol 0x94 = 2^-20 s units: 2^20 units are exactly one second.
         let r = TsResolution::from_tsresol(0x94);
         assert_eq!(r.to_timestamp(1 << 20, 0), Timestamp(1_000_000_000));
-        assert_eq!(
-            TsResolution::from_tsresol(6).to_timestamp(1_500_000, 0),
-            Timestamp(1_500_000_000)
-        );
-        assert_eq!(
-            TsResolution::from_tsresol(9).to_timestamp(7, 2),
-            Timestamp(2_000_000_007)
-        );
+        assert_eq!(TsResolution::from_tsresol(6).to_timestamp(1_500_000, 0), Timestamp(1_500_000_000));
+        assert_eq!(TsResolution::from_tsresol(9).to_timestamp(7, 2), Timestamp(2_000_000_007));
     }
 }

@@ -90,26 +90,14 @@ pub fn next_record(
     };
     let resolution = state.resolution;
     let ts = match resolution {
-        TsResolution::Decimal(9) => {
-            crate::analysis::time::Timestamp::from_parts(i64::from(secs), i64::from(frac))
-        }
-        _ => crate::analysis::time::Timestamp::from_parts(
-            i64::from(secs),
-            i64::from(frac).saturating_mul(1000),
-        ),
+        TsResolution::Decimal(9) => crate::analysis::time::Timestamp::from_parts(i64::from(secs), i64::from(frac)),
+        _ => crate::analysis::time::Timestamp::from_parts(i64::from(secs), i64::from(frac).saturating_mul(1000)),
     };
     *frames += 1;
     if let Some(iface) = interfaces.first_mut() {
         iface.packets += 1;
         let link_type = iface.link_type;
-        on_frame(Frame {
-            number: *frames,
-            interface: 0,
-            link_type,
-            ts,
-            data,
-            orig_len,
-        });
+        on_frame(Frame { number: *frames, interface: 0, link_type, ts, data, orig_len });
     }
     Ok(total)
 }

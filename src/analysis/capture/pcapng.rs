@@ -30,12 +30,7 @@ pub struct PcapngState {
 
 impl Default for PcapngState {
     fn default() -> Self {
-        PcapngState {
-            endian: Endian::Little,
-            section: 0,
-            seen_section: false,
-            section_interfaces: Vec::new(),
-        }
+        PcapngState { endian: Endian::Little, section: 0, seen_section: false, section_interfaces: Vec::new() }
     }
 }
 
@@ -70,10 +65,7 @@ pub(super) fn next_block(
             ));
         };
     } else if !state.seen_section {
-        return Err(CaptureError::new(
-            offset,
-            "pcapng data does not start with a Section Header Block",
-        ));
+        return Err(CaptureError::new(offset, "pcapng data does not start with a Section Header Block"));
     }
     let e = state.endian;
     let (Some(block_type), Some(len)) = (e.u32(buf, 0), e.u32(buf, 4)) else {
@@ -141,23 +133,11 @@ pub(super) fn next_block(
                         }
                     }
                     IF_TSOFFSET => ts_offset = e.i64(value, 0).unwrap_or(0),
-                    IF_NAME => {
-                        name = Some(
-                            String::from_utf8_lossy(value)
-                                .trim_end_matches('\0')
-                                .to_string(),
-                        )
-                    }
+                    IF_NAME => name = Some(String::from_utf8_lossy(value).trim_end_matches('\0').to_string()),
                     _ => {}
                 }
             }
-            let id = new_interface(
-                sink.interfaces,
-                state.section,
-                link_type,
-                snaplen,
-                resolution,
-            );
+            let id = new_interface(sink.interfaces, state.section, link_type, snaplen, resolution);
             if let Some(iface) = id.and_then(|i| sink.interfaces.get_mut(i)) {
                 iface.ts_offset_secs = ts_offset;
                 iface.name = name;
@@ -172,12 +152,9 @@ pub(super) fn next_block(
             } else {
                 usize::from(e.u16(body, 0).unwrap_or(u16::MAX))
             };
-            let (Some(hi), Some(lo), Some(caplen), Some(orig_len)) = (
-                e.u32(body, 4),
-                e.u32(body, 8),
-                e.u32(body, 12),
-                e.u32(body, 16),
-            ) else {
+            let (Some(hi), Some(lo), Some(caplen), Some(orig_len)) =
+                (e.u32(body, 4), e.u32(body, 8), e.u32(body, 12), e.u32(body, 16))
+            else {
                 return Err(too_short(offset, block_type, len));
             };
             let Some(data) = body.get(20..20 + caplen as usize) else {
@@ -224,20 +201,11 @@ pub(super) fn next_block(
 fn too_short(offset: u64, block_type: u32, len: u32) -> CaptureError {
     CaptureError::new(
         offset,
-        format!(
-            "pcapng block of type {block_type:#x} is only {len} bytes, too short for its fields"
-        ),
+        format!("pcapng block of type {block_type:#x} is only {len} bytes, too short for its fields"),
     )
 }
 
-fn emit(
-    state: &PcapngState,
-    sink: &mut Sink<'_, '_>,
-    if_id: usize,
-    raw_ts: u64,
-    data: &[u8],
-    orig_len: u32,
-) {
+fn emit(state: &PcapngState, sink: &mut Sink<'_, '_>, if_id: usize, raw_ts: u64, data: &[u8], orig_len: u32) {
     emit_at(state, sink, if_id, Some(raw_ts), data, orig_len);
 }
 
@@ -256,26 +224,14 @@ fn emit_at(
         return;
     };
     iface.packets += 1;
-    let ts = raw_ts.map_or(Timestamp(0), |raw| {
-        iface.ts_resolution.to_timestamp(raw, iface.ts_offset_secs)
-    });
-    let frame = super::Frame {
-        number: *sink.frames,
-        interface: iface.id,
-        link_type: iface.link_type,
-        ts,
-        data,
-        orig_len,
-    };
+    let ts = raw_ts.map_or(Timestamp(0), |raw| iface.ts_resolution.to_timestamp(raw, iface.ts_offset_secs));
+    let frame =
+        super::Frame { number: *sink.frames, interface: iface.id, link_type: iface.link_type, ts, data, orig_len };
     (sink.on_frame)(frame);
 }
 
 /// Iterates the options of a block body starting at `at`: (code, value, offset of the option).
-fn options(
-    e: Endian,
-    body: &[u8],
-    mut at: usize,
-) -> impl Iterator<Item = (u16, &[u8], usize)> + '_ {
+fn options(e: Endian, body: &[u8], mut at: usize) -> impl Iterator<Item = (u16, &[u8], usize)> + '_ {
     std::iter::from_fn(move || {
         let code = e.u16(body, at)?;
         let len = usize::from(e.u16(body, at + 2)?);

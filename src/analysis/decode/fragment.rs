@@ -17,12 +17,7 @@ pub struct FragmentKey {
 
 impl FragmentKey {
     pub fn new(src: IpAddr, dst: IpAddr, id: u32, proto: u8) -> Self {
-        FragmentKey {
-            src,
-            dst,
-            id,
-            proto,
-        }
+        FragmentKey { src, dst, id, proto }
     }
 }
 
@@ -57,12 +52,7 @@ const MAX_HELD_PER_DATAGRAM: usize = 8192;
 
 impl Fragments {
     pub fn new(max_entries: usize) -> Self {
-        Fragments {
-            entries: HashMap::new(),
-            order: VecDeque::new(),
-            max_entries,
-            expired_fragments: 0,
-        }
+        Fragments { entries: HashMap::new(), order: VecDeque::new(), max_entries, expired_fragments: 0 }
     }
 
     fn make_room(&mut self) {
@@ -116,8 +106,7 @@ impl Fragments {
             None => {
                 self.make_room();
                 self.order.push_back(key);
-                self.entries
-                    .insert(key, Entry::Waiting(vec![HeldFragment { wire_len }]));
+                self.entries.insert(key, Entry::Waiting(vec![HeldFragment { wire_len }]));
                 FragmentVerdict::Held
             }
         }

@@ -28,16 +28,14 @@ impl Decoder {
             return;
         }
         ctx.ip_seen = true;
-        let (Some(vihl), Some(src), Some(dst)) =
-            (u8_at(d, 0), array::<4>(d, 12), array::<4>(d, 16))
-        else {
+        let (Some(vihl), Some(src), Some(dst)) = (u8_at(d, 0), array::<4>(d, 12), array::<4>(d, 16)) else {
             return self.truncated(ctx, "IPv4 header");
         };
         let ihl = usize::from(vihl & 0x0f) * 4;
         if vihl >> 4 != 4 || ihl < 20 {
-            return self.anomalies.add("bad_ipv4_header", ctx.frame, || {
-                format!("IPv4 version/IHL byte {vihl:#04x} is invalid")
-            });
+            return self
+                .anomalies
+                .add("bad_ipv4_header", ctx.frame, || format!("IPv4 version/IHL byte {vihl:#04x} is invalid"));
         }
         let total = usize::from(be16(d, 2).unwrap_or(0));
         // A total length of 0 is what TCP segmentation offload leaves in captures taken on the
@@ -61,12 +59,7 @@ impl Decoder {
         let more = frag & 0x2000 != 0;
         let offset = u32::from(frag & 0x1fff) * 8;
         if more || offset != 0 {
-            let key = FragmentKey::new(
-                info.src,
-                info.dst,
-                u32::from(be16(d, 4).unwrap_or(0)),
-                info.proto,
-            );
+            let key = FragmentKey::new(info.src, info.dst, u32::from(be16(d, 4).unwrap_or(0)), info.proto);
             return self.fragment(ctx, key, info, offset, more, payload, wire_len, ts, out);
         }
         self.transport(ctx, info, payload, wire_len, ts, out)
@@ -77,14 +70,11 @@ impl Decoder {
             return;
         }
         ctx.ip_seen = true;
-        let (Some(v), Some(src), Some(dst)) = (u8_at(d, 0), array::<16>(d, 8), array::<16>(d, 24))
-        else {
+        let (Some(v), Some(src), Some(dst)) = (u8_at(d, 0), array::<16>(d, 8), array::<16>(d, 24)) else {
             return self.truncated(ctx, "IPv6 header");
         };
         if v >> 4 != 6 {
-            return self.anomalies.add("bad_ipv6_header", ctx.frame, || {
-                format!("IPv6 version nibble is {}", v >> 4)
-            });
+            return self.anomalies.add("bad_ipv6_header", ctx.frame, || format!("IPv6 version nibble is {}", v >> 4));
         }
         let plen = usize::from(be16(d, 4).unwrap_or(0));
         // Payload length 0 means a jumbogram (or offload): the packet runs to the frame's end.
@@ -118,11 +108,7 @@ impl Decoder {
         }
         let payload = d.get(at..end.min(d.len())).unwrap_or_default();
         let wire_len = end.saturating_sub(at) as u32;
-        let info = IpInfo {
-            src: IpAddr::V6(Ipv6Addr::from(src)),
-            dst: IpAddr::V6(Ipv6Addr::from(dst)),
-            proto: next,
-        };
+        let info = IpInfo { src: IpAddr::V6(Ipv6Addr::from(src)), dst: IpAddr::V6(Ipv6Addr::from(dst)), proto: next };
         match fragment {
             Some((offset, more, id)) if more || offset != 0 => {
                 let key = FragmentKey::new(info.src, info.dst, id, 0);
@@ -222,14 +208,9 @@ impl Decoder {
                 // legitimately continue in the next fragment (RFC 1858's tiny fragments) and the
                 // ports and flags are all a flow needs.
                 let full = d.len() >= 20 || (ctx.first_fragment && d.len() >= 14);
-                let (Some(sport), Some(dport), Some(seq), Some(off), Some(flags), true) = (
-                    be16(d, 0),
-                    be16(d, 2),
-                    be32(d, 4),
-                    u8_at(d, 12),
-                    u8_at(d, 13),
-                    full,
-                ) else {
+                let (Some(sport), Some(dport), Some(seq), Some(off), Some(flags), true) =
+                    (be16(d, 0), be16(d, 2), be32(d, 4), u8_at(d, 12), u8_at(d, 13), full)
+                else {
                     return self.truncated(ctx, "TCP header");
                 };
                 let hlen = usize::from(off >> 4) * 4;
@@ -255,19 +236,14 @@ impl Decoder {
                 });
             }
             UDP => {
-                let (Some(sport), Some(dport), Some(ulen)) = (be16(d, 0), be16(d, 2), be16(d, 4))
-                else {
+                let (Some(sport), Some(dport), Some(ulen)) = (be16(d, 0), be16(d, 2), be16(d, 4)) else {
                     return self.truncated(ctx, "UDP header");
                 };
                 if d.len() < 8 {
                     return self.truncated(ctx, "UDP header");
                 }
                 let declared = usize::from(ulen);
-                let end = if declared >= 8 {
-                    declared.min(d.len())
-                } else {
-                    d.len()
-                };
+                let end = if declared >= 8 { declared.min(d.len()) } else { d.len() };
                 let payload = d.get(8..end).unwrap_or_default();
                 ctx.segments += 1;
                 out(&Segment {

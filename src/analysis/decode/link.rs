@@ -67,14 +67,7 @@ pub(super) mod ethertype {
 type OnSegment<'f> = dyn FnMut(&Segment<'_>) + 'f;
 
 impl Decoder {
-    pub(super) fn link(
-        &mut self,
-        ctx: &mut Ctx,
-        link_type: u32,
-        d: &[u8],
-        ts: Timestamp,
-        out: &mut OnSegment<'_>,
-    ) {
+    pub(super) fn link(&mut self, ctx: &mut Ctx, link_type: u32, d: &[u8], ts: Timestamp, out: &mut OnSegment<'_>) {
         match link_type {
             ETHERNET => self.ethernet(ctx, d, ts, out),
             NULL | LOOP => self.bsd_loopback(ctx, d, ts, out),
@@ -82,15 +75,11 @@ impl Decoder {
             IPV4 => self.ipv4(ctx, d, ts, out),
             IPV6 => self.ipv6(ctx, d, ts, out),
             LINUX_SLL => match be16(d, 14) {
-                Some(proto) => {
-                    self.sll_protocol(ctx, proto, d.get(16..).unwrap_or_default(), ts, out)
-                }
+                Some(proto) => self.sll_protocol(ctx, proto, d.get(16..).unwrap_or_default(), ts, out),
                 None => self.truncated(ctx, "Linux cooked (SLL) header"),
             },
             LINUX_SLL2 => match be16(d, 0) {
-                Some(proto) => {
-                    self.sll_protocol(ctx, proto, d.get(20..).unwrap_or_default(), ts, out)
-                }
+                Some(proto) => self.sll_protocol(ctx, proto, d.get(20..).unwrap_or_default(), ts, out),
                 None => self.truncated(ctx, "Linux cooked v2 (SLL2) header"),
             },
             PPP | PPP_HDLC => self.ppp(ctx, d, ts, out),
@@ -107,18 +96,10 @@ impl Decoder {
     }
 
     pub(super) fn truncated(&mut self, ctx: &Ctx, what: &'static str) {
-        self.anomalies.add("truncated_header", ctx.frame, || {
-            format!("{what} cut short")
-        });
+        self.anomalies.add("truncated_header", ctx.frame, || format!("{what} cut short"));
     }
 
-    pub(super) fn ethernet(
-        &mut self,
-        ctx: &mut Ctx,
-        d: &[u8],
-        ts: Timestamp,
-        out: &mut OnSegment<'_>,
-    ) {
+    pub(super) fn ethernet(&mut self, ctx: &mut Ctx, d: &[u8], ts: Timestamp, out: &mut OnSegment<'_>) {
         match be16(d, 12) {
             Some(et) => self.ethertype(ctx, et, d.get(14..).unwrap_or_default(), ts, out),
             None => self.truncated(ctx, "Ethernet header"),
@@ -126,14 +107,7 @@ impl Decoder {
     }
 
     /// Dispatches on an EtherType (or an 802.3 length, for LLC/SNAP frames).
-    pub(super) fn ethertype(
-        &mut self,
-        ctx: &mut Ctx,
-        et: u16,
-        d: &[u8],
-        ts: Timestamp,
-        out: &mut OnSegment<'_>,
-    ) {
+    pub(super) fn ethertype(&mut self, ctx: &mut Ctx, et: u16, d: &[u8], ts: Timestamp, out: &mut OnSegment<'_>) {
         use ethertype::*;
         match et {
             IPV4 => self.ipv4(ctx, d, ts, out),
@@ -143,39 +117,21 @@ impl Decoder {
                     return;
                 }
                 match be16(d, 2) {
-                    Some(inner) => {
-                        self.ethertype(ctx, inner, d.get(4..).unwrap_or_default(), ts, out)
-                    }
+                    Some(inner) => self.ethertype(ctx, inner, d.get(4..).unwrap_or_default(), ts, out),
                     None => self.truncated(ctx, "802.1Q VLAN tag"),
                 }
             }
-            VN_TAG => {
-                if self.enter(ctx) {
-                    match be16(d, 4) {
-                        Some(inner) => {
-                            self.ethertype(ctx, inner, d.get(6..).unwrap_or_default(), ts, out)
-                        }
-                        None => self.truncated(ctx, "VN-Tag"),
-                    }
-                }
-            }
-            E_TAG => {
-                if self.enter(ctx) {
-                    match be16(d, 6) {
-                        Some(inner) => {
-                            self.ethertype(ctx, inner, d.get(8..).unwrap_or_default(), ts, out)
-                        }
-                        None => self.truncated(ctx, "802.1BR E-Tag"),
-                    }
-                }
-            }
+            VN_TAG if self.enter(ctx) => match be16(d, 4) {
+                Some(inner) => self.ethertype(ctx, inner, d.get(6..).unwrap_or_default(), ts, out),
+                None => self.truncated(ctx, "VN-Tag"),
+            },
+            E_TAG if self.enter(ctx) => match be16(d, 6) {
+                Some(inner) => self.ethertype(ctx, inner, d.get(8..).unwrap_or_default(), ts, out),
+                None => self.truncated(ctx, "802.1BR E-Tag"),
+            },
             MPLS | MPLS_MULTICAST => self.mpls(ctx, d, ts, out),
             PPPOE_SESSION => self.pppoe_session(ctx, d, ts, out),
-            TRANSPARENT_ETHERNET => {
-                if self.enter(ctx) {
-                    self.ethernet(ctx, d, ts, out)
-                }
-            }
+            TRANSPARENT_ETHERNET if self.enter(ctx) => self.ethernet(ctx, d, ts, out),
             PPP => self.ppp(ctx, d, ts, out),
             0..=1500 => self.llc(ctx, d, ts, out),
             _ => {}
@@ -195,14 +151,7 @@ impl Decoder {
 
     /// Linux cooked captures: the protocol field is an EtherType, or a small ARPHRD-specific
     /// value (1 = 802.3, 4 = 802.2 LLC) for non-Ethernet devices.
-    fn sll_protocol(
-        &mut self,
-        ctx: &mut Ctx,
-        proto: u16,
-        d: &[u8],
-        ts: Timestamp,
-        out: &mut OnSegment<'_>,
-    ) {
+    fn sll_protocol(&mut self, ctx: &mut Ctx, proto: u16, d: &[u8], ts: Timestamp, out: &mut OnSegment<'_>) {
         match proto {
             0x0004 => self.llc(ctx, d, ts, out),
             0x0001..=0x05ff => {}
@@ -252,11 +201,7 @@ impl Decoder {
 
     /// PPP with optional HDLC address/control bytes (0xff 0x03).
     fn ppp(&mut self, ctx: &mut Ctx, d: &[u8], ts: Timestamp, out: &mut OnSegment<'_>) {
-        let d = if d.get(..2) == Some(&[0xff, 0x03]) {
-            d.get(2..).unwrap_or_default()
-        } else {
-            d
-        };
+        let d = if d.get(..2) == Some(&[0xff, 0x03]) { d.get(2..).unwrap_or_default() } else { d };
         // Enhanced GRE (PPTP) sends acknowledgment-only packets with no PPP frame at all.
         if d.is_empty() || !self.enter(ctx) {
             return;
@@ -292,13 +237,7 @@ impl Decoder {
         self.ip_by_version(ctx, d.get(4..).unwrap_or_default(), ts, out)
     }
 
-    pub(super) fn ip_by_version(
-        &mut self,
-        ctx: &mut Ctx,
-        d: &[u8],
-        ts: Timestamp,
-        out: &mut OnSegment<'_>,
-    ) {
+    pub(super) fn ip_by_version(&mut self, ctx: &mut Ctx, d: &[u8], ts: Timestamp, out: &mut OnSegment<'_>) {
         match u8_at(d, 0).map(|b| b >> 4) {
             Some(4) => self.ipv4(ctx, d, ts, out),
             Some(6) => self.ipv6(ctx, d, ts, out),
@@ -323,9 +262,7 @@ impl Decoder {
                 break;
             }
             if kind & 0x7fff == 9 {
-                let payload = tlvs
-                    .get(at + 4..(at + len).min(tlvs.len()))
-                    .unwrap_or_default();
+                let payload = tlvs.get(at + 4..(at + len).min(tlvs.len())).unwrap_or_default();
                 return match family {
                     Some(2) => self.ipv4(ctx, payload, ts, out),
                     Some(10) => self.ipv6(ctx, payload, ts, out),
@@ -339,8 +276,7 @@ impl Decoder {
     /// Apple PKTAP: a header whose first field is its own length (host byte order, in practice
     /// little-endian) and whose second is the DLT of the packet that follows.
     fn pktap(&mut self, ctx: &mut Ctx, d: &[u8], ts: Timestamp, out: &mut OnSegment<'_>) {
-        let (Some(hdr_len), Some(dlt)) = (Endian::Little.u32(d, 0), Endian::Little.u32(d, 4))
-        else {
+        let (Some(hdr_len), Some(dlt)) = (Endian::Little.u32(d, 0), Endian::Little.u32(d, 4)) else {
             return self.truncated(ctx, "PKTAP header");
         };
         if !self.enter(ctx) || dlt == PKTAP {

@@ -116,14 +116,7 @@ impl Decoder {
         data: &[u8],
         on_segment: &mut dyn FnMut(&Segment<'_>),
     ) {
-        let mut ctx = Ctx {
-            frame,
-            depth: 0,
-            segments: 0,
-            ip_seen: false,
-            tunnels: 0,
-            first_fragment: false,
-        };
+        let mut ctx = Ctx { frame, depth: 0, segments: 0, ip_seen: false, tunnels: 0, first_fragment: false };
         if !link::is_decoded(link_type) {
             self.stats.frames_undecoded_link_type += 1;
             return;

@@ -104,11 +104,7 @@ impl Decoder {
             }
             ethertype::ERSPAN_3 => {
                 // ERSPAN type III: 12-byte header, plus 8 bytes of platform data when O is set.
-                let extra = if u8_at(payload, 11).is_some_and(|b| b & 1 != 0) {
-                    8
-                } else {
-                    0
-                };
+                let extra = if u8_at(payload, 11).is_some_and(|b| b & 1 != 0) { 8 } else { 0 };
                 self.ethernet(ctx, payload.get(12 + extra..).unwrap_or_default(), ts, out)
             }
             _ => self.ethertype(ctx, proto, payload, ts, out),

@@ -9,28 +9,38 @@ use std::net::SocketAddr;
 const TCP_SYN: u8 = 0x02;
 const TCP_ACK: u8 = 0x10;
 
-/// Direction-independent key: the two endpoints in a fixed (sorted) order.
+/// An endpoint packed for hashing: IPv4 as IPv4-mapped IPv6 (the `v6` flag of the key keeps
+/// a real `::ffff:a.b.c.d` IPv6 address apart), then the port.
+type PackedEndpoint = ([u8; 16], u16);
+
+fn pack(addr: SocketAddr) -> PackedEndpoint {
+    match addr {
+        SocketAddr::V4(a) => (a.ip().to_ipv6_mapped().octets(), a.port()),
+        SocketAddr::V6(a) => (a.ip().octets(), a.port()),
+    }
+}
+
+/// Direction-independent key: the two endpoints in a fixed (sorted) order, packed into plain
+/// bytes so hashing and comparing cost little on the per-packet path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 struct FlowKey {
     transport: Transport,
-    low: SocketAddr,
-    high: SocketAddr,
+    v6: bool,
+    low: PackedEndpoint,
+    high: PackedEndpoint,
 }
 
 impl FlowKey {
     fn new(transport: Transport, a: SocketAddr, b: SocketAddr) -> Self {
-        let (low, high) = if (a.ip(), a.port()) <= (b.ip(), b.port()) {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        FlowKey {
-            transport,
-            low,
-            high,
-        }
+        let (pa, pb) = (pack(a), pack(b));
+        let (low, high) = if pa <= pb { (pa, pb) } else { (pb, pa) };
+        FlowKey { transport, v6: a.is_ipv6(), low, high }
     }
 }
+
+/// foldhash: fast on small keys and seeded per table, so crafted captures cannot aim
+/// collisions at a known seed.
+type Hasher = foldhash::fast::RandomState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -92,7 +102,7 @@ pub struct FlowTableStats {
 }
 
 pub struct FlowTable {
-    flows: HashMap<FlowKey, Flow>,
+    flows: HashMap<FlowKey, Flow, Hasher>,
     next_seq: u64,
     pub stats: FlowTableStats,
 }
@@ -100,12 +110,9 @@ pub struct FlowTable {
 impl FlowTable {
     pub fn new(max_flows: usize) -> Self {
         FlowTable {
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             next_seq: 0,
-            stats: FlowTableStats {
-                max_flows: max_flows.max(1),
-                ..Default::default()
-            },
+            stats: FlowTableStats { max_flows: max_flows.max(1), ..Default::default() },
         }
     }
 
@@ -119,16 +126,11 @@ impl FlowTable {
 
     /// Adds one segment of a frame of `frame_len` on-wire bytes; returns the flow and the
     /// direction the segment travelled.
-    pub fn observe(
-        &mut self,
-        ts: Timestamp,
-        frame_len: u32,
-        seg: &Segment<'_>,
-    ) -> (&mut Flow, Direction) {
+    pub fn observe(&mut self, ts: Timestamp, frame_len: u32, seg: &Segment<'_>) -> (&mut Flow, Direction) {
         let src = SocketAddr::new(seg.src, seg.sport);
         let dst = SocketAddr::new(seg.dst, seg.dport);
         let key = FlowKey::new(seg.transport, src, dst);
-        if !self.flows.contains_key(&key) && self.flows.len() >= self.stats.max_flows {
+        if self.flows.len() >= self.stats.max_flows && !self.flows.contains_key(&key) {
             self.evict_idle();
         }
         let next_seq = &mut self.next_seq;
@@ -136,8 +138,7 @@ impl FlowTable {
             let seq = *next_seq;
             *next_seq += 1;
             // A SYN-ACK seen first means the SYN was missed: its receiver is the client.
-            let syn_ack = seg.transport == Transport::Tcp
-                && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK;
+            let syn_ack = seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK;
             let (client, server) = if syn_ack { (dst, src) } else { (src, dst) };
             Flow {
                 seq,
@@ -154,19 +155,14 @@ impl FlowTable {
                 fragment_bytes: 0,
             }
         });
-        let pure_syn =
-            seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;
+        let pure_syn = seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;
         if pure_syn && !flow.oriented_by_syn {
             if flow.client != src {
                 flow.swap_roles();
             }
             flow.oriented_by_syn = true;
         }
-        let direction = if flow.client == src {
-            Direction::ToServer
-        } else {
-            Direction::ToClient
-        };
+        let direction = if flow.client == src { Direction::ToServer } else { Direction::ToClient };
         let stats = match direction {
             Direction::ToServer => &mut flow.to_server,
             Direction::ToClient => &mut flow.to_client,
@@ -187,8 +183,7 @@ impl FlowTable {
 
     /// Evicts the idlest eighth of the table (by last packet time), counting what leaves.
     fn evict_idle(&mut self) {
-        let mut last: Vec<(Timestamp, u64)> =
-            self.flows.values().map(|f| (f.last_seen, f.seq)).collect();
+        let mut last: Vec<(Timestamp, u64)> = self.flows.values().map(|f| (f.last_seen, f.seq)).collect();
         let cut = (last.len() / 8).max(1).min(last.len().saturating_sub(1));
         let (_, threshold, _) = last.select_nth_unstable(cut);
         let threshold = *threshold;
@@ -236,16 +231,8 @@ mod tests {
     #[test]
     fn syn_sender_is_client_even_when_seen_second() {
         let mut t = FlowTable::new(10);
-        t.observe(
-            Timestamp(1),
-            60,
-            &seg([10, 0, 0, 2], 443, [10, 0, 0, 1], 5000, TCP_ACK),
-        );
-        t.observe(
-            Timestamp(2),
-            60,
-            &seg([10, 0, 0, 1], 5000, [10, 0, 0, 2], 443, TCP_SYN),
-        );
+        t.observe(Timestamp(1), 60, &seg([10, 0, 0, 2], 443, [10, 0, 0, 1], 5000, TCP_ACK));
+        t.observe(Timestamp(2), 60, &seg([10, 0, 0, 1], 5000, [10, 0, 0, 2], 443, TCP_SYN));
         let flows = t.into_flows();
         assert_eq!(flows.len(), 1);
         assert_eq!(flows[0].client.port(), 5000);
@@ -257,11 +244,7 @@ mod tests {
     fn eviction_is_counted_and_bounded() {
         let mut t = FlowTable::new(8);
         for i in 0..100u16 {
-            t.observe(
-                Timestamp(i64::from(i)),
-                100,
-                &seg([10, 0, 0, 1], 1000 + i, [10, 0, 0, 2], 80, 0),
-            );
+            t.observe(Timestamp(i64::from(i)), 100, &seg([10, 0, 0, 1], 1000 + i, [10, 0, 0, 2], 80, 0));
         }
         assert!(t.len() <= 8);
         assert_eq!(t.stats.flows_evicted + t.len() as u64, 100);

@@ -31,5 +31,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod analysis;
+pub mod browser;
 pub mod output;
 pub mod synth;

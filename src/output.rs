@@ -138,28 +138,35 @@ pub fn write_csv(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "{CSV_HEADER}")?;
     for c in &report.captures {
         for f in &c.flows {
-            let evidence = serde_json::to_string(&f.evidence).unwrap_or_default();
-            let cells = [
-                csv_cell(&c.file),
-                f.proto.to_string(),
-                csv_cell(&f.client.to_string()),
-                csv_cell(&f.server.to_string()),
-                f.packets.to_string(),
-                f.bytes.to_string(),
-                f.to_server.packets.to_string(),
-                f.to_server.bytes.to_string(),
-                f.to_client.packets.to_string(),
-                f.to_client.bytes.to_string(),
-                f.first_seen.to_rfc3339(),
-                f.last_seen.to_rfc3339(),
-                f.verdict.to_string(),
-                f.confidence.unwrap_or("").to_string(),
-                csv_cell(&evidence),
-            ];
-            writeln!(out, "{}", cells.join(","))?;
+            let flow = serde_json::to_value(f).map_err(io::Error::other)?;
+            writeln!(out, "{}", csv_row_from_json(&c.file, &flow))?;
         }
     }
     Ok(())
+}
+
+/// One CSV row from a flow in its JSON form (the CLI and the page's export share this).
+pub fn csv_row_from_json(file: &str, f: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    let num = |v: &serde_json::Value| v.as_u64().unwrap_or(0).to_string();
+    let cells = [
+        csv_cell(file),
+        text(&f["proto"]),
+        csv_cell(&text(&f["client"])),
+        csv_cell(&text(&f["server"])),
+        num(&f["packets"]),
+        num(&f["bytes"]),
+        num(&f["to_server"]["packets"]),
+        num(&f["to_server"]["bytes"]),
+        num(&f["to_client"]["packets"]),
+        num(&f["to_client"]["bytes"]),
+        text(&f["first_seen"]),
+        text(&f["last_seen"]),
+        text(&f["verdict"]),
+        f["confidence"].as_str().unwrap_or("").to_string(),
+        csv_cell(&f["evidence"].to_string()),
+    ];
+    cells.join(",")
 }
 
 #[cfg(test)]

@@ -1,0 +1,297 @@
+//! The page: pick or drop captures (or try the sample), watch progress, read the answer.
+
+use super::components::capture_view::{CaptureDetail, CaptureSummary};
+use super::components::flow_table::FlowTable;
+use super::components::job_list::JobList;
+use super::download::save_text;
+use super::protocol::FromWorker;
+use super::state::{export_json, Action, AppState, FlowFilter, JobStatus};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{DragEvent, File, HtmlInputElement, MessageEvent, Worker};
+use yew::prelude::*;
+
+pub fn start() {
+    console_error_panic_hook::set_once();
+    yew::Renderer::<App>::new().render();
+}
+
+/// Yew's handle on the pure reducer.
+#[derive(Default, PartialEq)]
+struct Store(AppState);
+
+impl Reducible for Store {
+    type Action = Action;
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        Rc::new(Store(self.0.apply(action)))
+    }
+}
+
+/// The worker and what it is doing; not part of the rendered state.
+#[derive(Default)]
+struct Runner {
+    worker: Option<(Worker, Closure<dyn FnMut(MessageEvent)>, Closure<dyn FnMut(web_sys::ErrorEvent)>)>,
+    running: Option<u32>,
+    files: HashMap<u32, File>,
+}
+
+/// Where Trunk puts the worker's loader shim, relative to the page (works under a sub-path).
+const WORKER_URL: &str = "./worker_loader.js";
+
+fn spawn_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Store>) -> Option<Worker> {
+    let worker = Worker::new(WORKER_URL).ok()?;
+    let on_message = {
+        let (runner, dispatch) = (runner.clone(), dispatch.clone());
+        Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            let Ok(msg) = serde_wasm_bindgen::from_value::<FromWorker>(e.data()) else { return };
+            if matches!(msg, FromWorker::Done { .. } | FromWorker::Failed { .. }) {
+                let mut r = runner.borrow_mut();
+                if r.running == Some(msg.job()) {
+                    r.running = None;
+                    r.files.remove(&msg.job());
+                }
+            }
+            dispatch.dispatch(Action::Worker(msg));
+        })
+    };
+    let on_error = {
+        let runner = runner.clone();
+        Closure::<dyn FnMut(web_sys::ErrorEvent)>::new(move |e: web_sys::ErrorEvent| {
+            // The worker died (a bug or out of memory): report it next to the file, start afresh.
+            let mut r = runner.borrow_mut();
+            if let Some((w, _, _)) = r.worker.take() {
+                w.terminate();
+            }
+            dispatch.dispatch(Action::WorkerGone);
+            if let Some(job) = r.running.take() {
+                r.files.remove(&job);
+                dispatch.dispatch(Action::WorkerDied {
+                    job,
+                    message: format!(
+                        "the analysis worker stopped unexpectedly ({}); try again or use the CLI",
+                        e.message()
+                    ),
+                });
+            }
+        })
+    };
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    runner.borrow_mut().worker = Some((worker.clone(), on_message, on_error));
+    Some(worker)
+}
+
+fn files_of(list: Option<web_sys::FileList>) -> Vec<File> {
+    let Some(list) = list else { return Vec::new() };
+    (0..list.length()).filter_map(|i| list.get(i)).collect()
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let store = use_reducer(Store::default);
+    let runner = use_mut_ref(Runner::default);
+    let dragging = use_state(|| false);
+    let state = &store.0;
+
+    // Hand the next queued file to the worker whenever it is free, loading one if needed
+    // (its Ready message re-runs this).
+    {
+        let (runner, dispatch) = (runner.clone(), store.dispatcher());
+        let next = state.next_to_run().map(|j| j.id);
+        use_effect_with((next, state.worker_ready), move |(next, ready)| {
+            let Some(id) = *next else { return };
+            let (busy, file, worker) = {
+                let r = runner.borrow();
+                (r.running.is_some(), r.files.get(&id).cloned(), r.worker.as_ref().map(|(w, _, _)| w.clone()))
+            };
+            match (worker, *ready, busy, file) {
+                (None, _, _, _) => {
+                    spawn_worker(&runner, dispatch);
+                }
+                (Some(worker), true, false, Some(file)) => {
+                    let msg = js_sys::Object::new();
+                    let _ = js_sys::Reflect::set(&msg, &"job".into(), &JsValue::from(id));
+                    let _ = js_sys::Reflect::set(&msg, &"file".into(), &file);
+                    if worker.post_message(&msg).is_ok() {
+                        runner.borrow_mut().running = Some(id);
+                        dispatch.dispatch(Action::Started(id));
+                    }
+                }
+                (Some(_), true, false, None) => dispatch.dispatch(Action::WorkerDied {
+                    job: id,
+                    message: "the file is no longer available to the page; choose it again".into(),
+                }),
+                _ => {}
+            }
+        });
+    }
+
+    let enqueue = {
+        let (runner, dispatch) = (runner.clone(), store.dispatcher());
+        let first_id = state.next_id;
+        Callback::from(move |files: Vec<File>| {
+            if files.is_empty() {
+                return;
+            }
+            let mut r = runner.borrow_mut();
+            for (i, f) in files.iter().enumerate() {
+                r.files.insert(first_id + i as u32, f.clone());
+            }
+            dispatch.dispatch(Action::Enqueue(files.iter().map(|f| (f.name(), f.size() as u64)).collect()));
+        })
+    };
+    let on_pick = {
+        let enqueue = enqueue.clone();
+        Callback::from(move |e: Event| {
+            if let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                enqueue.emit(files_of(input.files()));
+                input.set_value("");
+            }
+        })
+    };
+    let on_drop = {
+        let (enqueue, dragging) = (enqueue.clone(), dragging.clone());
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            dragging.set(false);
+            enqueue.emit(files_of(e.data_transfer().and_then(|d| d.files())));
+        })
+    };
+    let on_drag_over = {
+        let dragging = dragging.clone();
+        Callback::from(move |e: DragEvent| {
+            e.prevent_default();
+            dragging.set(true);
+        })
+    };
+    let on_drag_leave = {
+        let dragging = dragging.clone();
+        Callback::from(move |_: DragEvent| dragging.set(false))
+    };
+    let on_sample = {
+        let enqueue = enqueue.clone();
+        Callback::from(move |_| {
+            let enqueue = enqueue.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(file) = fetch_sample().await {
+                    enqueue.emit(vec![file]);
+                }
+            });
+        })
+    };
+    let on_cancel = {
+        let (runner, dispatch) = (runner.clone(), store.dispatcher());
+        Callback::from(move |id: u32| {
+            let mut r = runner.borrow_mut();
+            if r.running == Some(id) {
+                // The worker reads synchronously; stopping it is the only way to stop at once.
+                if let Some((w, _, _)) = r.worker.take() {
+                    w.terminate();
+                }
+                r.running = None;
+                dispatch.dispatch(Action::WorkerGone);
+            }
+            r.files.remove(&id);
+            dispatch.dispatch(Action::Cancel(id));
+        })
+    };
+    let on_select = {
+        let dispatch = store.dispatcher();
+        Callback::from(move |id: u32| dispatch.dispatch(Action::Select(id)))
+    };
+    let on_filter = {
+        let dispatch = store.dispatcher();
+        Callback::from(move |f: FlowFilter| dispatch.dispatch(Action::Filter(f)))
+    };
+    let on_export_json = {
+        let jobs = state.jobs.clone();
+        Callback::from(move |_| save_text("torsift-report.json", "application/json", &export_json(&jobs)))
+    };
+    let on_export_csv = {
+        let jobs = state.jobs.clone();
+        Callback::from(move |_| save_text("torsift-flows.csv", "text/csv", &super::state::export_csv(&jobs)))
+    };
+    let on_print = Callback::from(|_| {
+        let _ = gloo::utils::window().print();
+    });
+
+    let done: Vec<(u32, String, Rc<serde_json::Value>)> = state
+        .jobs
+        .iter()
+        .filter_map(|j| match &j.status {
+            JobStatus::Done { report, .. } => Some((j.id, j.name.clone(), report.clone())),
+            _ => None,
+        })
+        .collect();
+    let selected = state.selected.and_then(|id| done.iter().find(|(jid, _, _)| *jid == id)).cloned();
+
+    html! {
+        <main>
+            <header>
+                <h1>{ "torsift" }</h1>
+                <p class="tagline">{ "Did anything in this capture use Tor? Everything runs in this page: your captures never leave this machine." }</p>
+            </header>
+            <section class={classes!("drop", (*dragging).then_some("dragging"))} id="drop-zone" data-testid="drop-zone"
+                ondrop={on_drop} ondragover={on_drag_over} ondragleave={on_drag_leave}>
+                <p>{ "Drop pcap / pcapng files here (gzip is fine), or" }</p>
+                <label class="button">
+                    { "choose files" }
+                    <input type="file" multiple=true data-testid="file-input" id="file-input" accept=".pcap,.pcapng,.cap,.gz,.pcap.gz,.pcapng.gz" onchange={on_pick} />
+                </label>
+                <button class="secondary" data-testid="try-sample" onclick={on_sample}>{ "try the sample" }</button>
+            </section>
+            <div data-testid="analysis-status" data-state={state.overall()} class="status" role="status" aria-live="polite">
+                { match state.overall() {
+                    "idle" => "Nothing analysed yet.",
+                    "running" => "Analysing…",
+                    "done" => "Done.",
+                    _ => "Analysis failed.",
+                } }
+            </div>
+            <JobList jobs={state.jobs.clone()} selected={state.selected} on_cancel={on_cancel} on_select={on_select.clone()} />
+            if !done.is_empty() {
+                <section class="batch" aria-label="analysed captures">
+                    <div class="toolbar">
+                        <h2>{ "Captures" }</h2>
+                        <button data-testid="export-json" onclick={on_export_json}>{ "Export JSON" }</button>
+                        <button class="secondary" data-testid="export-csv" onclick={on_export_csv}>{ "Export flows CSV" }</button>
+                        <button class="secondary" data-testid="print" onclick={on_print}>{ "Print report" }</button>
+                    </div>
+                    <table>
+                        <thead><tr><th>{ "file" }</th><th>{ "format" }</th><th class="num">{ "packets" }</th>
+                            <th class="num">{ "flows" }</th><th class="num">{ "Tor flows" }</th><th>{ "read" }</th></tr></thead>
+                        <tbody>
+                            { for done.iter().map(|(id, name, report)| {
+                                let id = *id;
+                                html!{ <CaptureSummary name={name.clone()} report={report.clone()}
+                                    selected={state.selected == Some(id)} on_select={on_select.reform(move |_| id)} /> }
+                            }) }
+                        </tbody>
+                    </table>
+                </section>
+            }
+            if let Some((_, name, report)) = selected {
+                <CaptureDetail name={name.clone()} report={report.clone()} />
+                <FlowTable report={report} filter={state.filter.clone()} on_filter={on_filter} />
+            }
+            <footer>{ format!("torsift {} · no network requests · ", env!("CARGO_PKG_VERSION")) }
+                <a href="https://github.com/" rel="noreferrer">{ "source" }</a></footer>
+        </main>
+    }
+}
+
+/// The built-in sample capture, served next to the page.
+async fn fetch_sample() -> Option<File> {
+    let window = gloo::utils::window();
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("./sample.pcap")).await.ok()?.dyn_into().ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let blob: web_sys::Blob =
+        wasm_bindgen_futures::JsFuture::from(response.blob().ok()?).await.ok()?.dyn_into().ok()?;
+    File::new_with_blob_sequence(&js_sys::Array::of1(&blob), "sample.pcap").ok()
+}

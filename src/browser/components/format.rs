@@ -1,0 +1,21 @@
+//! Readable numbers for the page, shared with the CLI's text output.
+
+pub use crate::output::{human_bytes, thousands};
+
+pub fn duration_ms(ms: f64) -> String {
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 60_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{:.0} min {:.0} s", (ms / 60_000.0).floor(), (ms % 60_000.0) / 1000.0)
+    }
+}
+
+pub fn u(v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+pub fn s(v: &serde_json::Value) -> String {
+    v.as_str().unwrap_or("").to_string()
+}

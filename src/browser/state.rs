@@ -1,0 +1,324 @@
+//! The page's state and its one reducer. Every change the UI makes goes through
+//! [`AppState::apply`]; components only render state and emit [`Action`]s. Pure, host-tested.
+
+use super::protocol::FromWorker;
+use serde_json::Value;
+use std::rc::Rc;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobStatus {
+    Queued,
+    Running { bytes: u64, total: u64, packets: u64, flows: u64, elapsed_ms: f64 },
+    Done { report: Rc<Value>, json: Rc<str>, elapsed_ms: f64 },
+    Failed { message: String },
+    Cancelled,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: u32,
+    pub name: String,
+    pub size: u64,
+    pub status: JobStatus,
+}
+
+impl Job {
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status, JobStatus::Done { .. } | JobStatus::Failed { .. } | JobStatus::Cancelled)
+    }
+}
+
+/// What the flow table shows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FlowFilter {
+    /// Free text matched against client, server and protocol.
+    pub text: String,
+    /// `all`, `tor` (any Tor verdict) or one verdict value.
+    pub verdict: String,
+    pub proto: String,
+    pub sort: FlowSort,
+    pub page: usize,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlowSort {
+    #[default]
+    Start,
+    BytesDesc,
+    PacketsDesc,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AppState {
+    pub jobs: Vec<Job>,
+    pub next_id: u32,
+    pub selected: Option<u32>,
+    pub filter: FlowFilter,
+    /// The analysis worker has loaded and listens.
+    pub worker_ready: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Files chosen or dropped: (name, size) each, queued in order.
+    Enqueue(Vec<(String, u64)>),
+    Started(u32),
+    Worker(FromWorker),
+    /// The worker died (crash, out of memory) while running this job.
+    WorkerDied {
+        job: u32,
+        message: String,
+    },
+    Cancel(u32),
+    Select(u32),
+    Filter(FlowFilter),
+    /// A report reopened from history.
+    Reopen {
+        name: String,
+        size: u64,
+        json: String,
+    },
+    ClearJobs,
+    /// The worker was stopped (cancel) or died: a new one must load before the next job.
+    WorkerGone,
+}
+
+/// Rows per page of the flow table: enough to scan, few enough to render instantly at 100k flows.
+pub const FLOWS_PER_PAGE: usize = 100;
+
+impl AppState {
+    pub fn apply(&self, action: Action) -> AppState {
+        let mut s = self.clone();
+        match action {
+            Action::Enqueue(files) => {
+                for (name, size) in files {
+                    let id = s.next_id;
+                    s.next_id += 1;
+                    s.jobs.push(Job { id, name, size, status: JobStatus::Queued });
+                }
+            }
+            Action::Started(id) => s.set(id, |job| {
+                if job.status == JobStatus::Queued {
+                    job.status =
+                        JobStatus::Running { bytes: 0, total: job.size, packets: 0, flows: 0, elapsed_ms: 0.0 };
+                }
+            }),
+            Action::Worker(FromWorker::Ready) => s.worker_ready = true,
+            Action::WorkerGone => s.worker_ready = false,
+            Action::Worker(msg) => {
+                let id = msg.job();
+                s.set(id, |job| {
+                    if job.is_finished() {
+                        return; // a late message for a cancelled job
+                    }
+                    job.status = match msg {
+                        FromWorker::Progress { bytes, total, packets, flows, elapsed_ms, .. } => {
+                            JobStatus::Running { bytes, total, packets, flows, elapsed_ms }
+                        }
+                        FromWorker::Done { report_json, elapsed_ms, .. } => done_status(&report_json, elapsed_ms),
+                        FromWorker::Failed { message, .. } => JobStatus::Failed { message },
+                        FromWorker::Ready => return,
+                    };
+                });
+                if s.selected.is_none() && s.job(id).is_some_and(|j| matches!(j.status, JobStatus::Done { .. })) {
+                    s.selected = Some(id);
+                }
+            }
+            Action::WorkerDied { job, message } => s.set(job, |j| {
+                if !j.is_finished() {
+                    j.status = JobStatus::Failed { message };
+                }
+            }),
+            Action::Cancel(id) => s.set(id, |job| {
+                if !job.is_finished() {
+                    job.status = JobStatus::Cancelled;
+                }
+            }),
+            Action::Select(id) => {
+                s.selected = Some(id);
+                s.filter.page = 0;
+            }
+            Action::Filter(f) => s.filter = f,
+            Action::Reopen { name, size, json } => {
+                let id = s.next_id;
+                s.next_id += 1;
+                s.jobs.push(Job { id, name, size, status: done_status(&json, 0.0) });
+                s.selected = Some(id);
+            }
+            Action::ClearJobs => {
+                s.jobs.retain(|j| !j.is_finished());
+                s.selected = None;
+            }
+        }
+        s
+    }
+
+    fn set(&mut self, id: u32, f: impl FnOnce(&mut Job)) {
+        if let Some(job) = self.jobs.iter_mut().find(|j| j.id == id) {
+            f(job);
+        }
+    }
+
+    pub fn job(&self, id: u32) -> Option<&Job> {
+        self.jobs.iter().find(|j| j.id == id)
+    }
+
+    /// The next job to hand to the worker, if none is running (whether or not the worker is
+    /// ready yet: the page loads one when needed).
+    pub fn next_to_run(&self) -> Option<&Job> {
+        if self.jobs.iter().any(|j| matches!(j.status, JobStatus::Running { .. })) {
+            return None;
+        }
+        self.jobs.iter().find(|j| j.status == JobStatus::Queued)
+    }
+
+    /// `idle` | `running` | `done` | `failed` — the page's `analysis-status` hook.
+    pub fn overall(&self) -> &'static str {
+        if self.jobs.is_empty() {
+            "idle"
+        } else if self.jobs.iter().any(|j| !j.is_finished()) {
+            "running"
+        } else if self.jobs.iter().any(|j| matches!(j.status, JobStatus::Done { .. })) {
+            "done"
+        } else {
+            "failed"
+        }
+    }
+}
+
+fn done_status(json: &str, elapsed_ms: f64) -> JobStatus {
+    match serde_json::from_str::<Value>(json) {
+        Ok(report) => JobStatus::Done { report: Rc::new(report), json: Rc::from(json), elapsed_ms },
+        Err(e) => JobStatus::Failed { message: format!("the worker's report could not be read: {e}") },
+    }
+}
+
+/// Flows of a capture report that pass the filter, sorted: (index into `flows`, flow).
+pub fn filtered_flows<'a>(report: &'a Value, filter: &FlowFilter) -> Vec<&'a Value> {
+    let flows = report["flows"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let text = filter.text.trim().to_lowercase();
+    let mut out: Vec<&Value> = flows
+        .iter()
+        .filter(|f| {
+            let verdict = f["verdict"].as_str().unwrap_or("none");
+            let verdict_ok = match filter.verdict.as_str() {
+                "" | "all" => true,
+                "tor" => verdict != "none",
+                v => verdict == v,
+            };
+            let proto_ok = filter.proto.is_empty() || filter.proto == "all" || f["proto"] == filter.proto.as_str();
+            let text_ok = text.is_empty()
+                || [&f["client"], &f["server"], &f["proto"], &f["verdict"]]
+                    .iter()
+                    .any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&text)));
+            verdict_ok && proto_ok && text_ok
+        })
+        .collect();
+    match filter.sort {
+        FlowSort::Start => {}
+        FlowSort::BytesDesc => out.sort_by_key(|f| std::cmp::Reverse(f["bytes"].as_u64().unwrap_or(0))),
+        FlowSort::PacketsDesc => out.sort_by_key(|f| std::cmp::Reverse(f["packets"].as_u64().unwrap_or(0))),
+    }
+    out
+}
+
+/// Flows with a Tor verdict.
+pub fn tor_flow_count(report: &Value) -> usize {
+    report["flows"]
+        .as_array()
+        .map_or(0, |f| f.iter().filter(|f| f["verdict"].as_str().unwrap_or("none") != "none").count())
+}
+
+/// The export document: every finished capture in one `torsift.report/1`, as the CLI prints it.
+pub fn export_json(jobs: &[Job]) -> String {
+    let captures: Vec<Value> = jobs
+        .iter()
+        .filter_map(|j| match &j.status {
+            JobStatus::Done { report, .. } => Some((**report).clone()),
+            _ => None,
+        })
+        .collect();
+    let report = serde_json::json!({
+        "schema": crate::analysis::report::SCHEMA,
+        "generator": format!("torsift {}", env!("CARGO_PKG_VERSION")),
+        "captures": captures,
+    });
+    serde_json::to_string_pretty(&report).unwrap_or_default()
+}
+
+/// Flows of every finished capture as CSV, the same table as `torsift analyze --format csv`.
+pub fn export_csv(jobs: &[Job]) -> String {
+    let mut out = String::from(crate::output::CSV_HEADER);
+    out.push('\n');
+    for job in jobs {
+        let JobStatus::Done { report, .. } = &job.status else { continue };
+        for f in report["flows"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            out.push_str(&crate::output::csv_row_from_json(report["file"].as_str().unwrap_or(&job.name), f));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn done(job: u32, json: &str) -> Action {
+        Action::Worker(FromWorker::Done { job, report_json: json.into(), elapsed_ms: 1.0 })
+    }
+
+    #[test]
+    fn jobs_run_one_at_a_time_in_order() {
+        let s = AppState::default().apply(Action::Enqueue(vec![("a.pcap".into(), 10), ("b.pcap".into(), 20)]));
+        assert_eq!(s.overall(), "running");
+        assert_eq!(s.next_to_run().map(|j| j.id), Some(0));
+        let s = s.apply(Action::Started(0));
+        assert_eq!(s.next_to_run(), None);
+        let s = s.apply(done(0, r#"{"packets":3,"flows":[]}"#));
+        assert_eq!(s.selected, Some(0));
+        assert_eq!(s.next_to_run().map(|j| j.id), Some(1));
+        let s = s.apply(Action::Started(1)).apply(Action::Cancel(1));
+        assert_eq!(s.overall(), "done");
+        // A late message for the cancelled job changes nothing.
+        let after = s.apply(done(1, r#"{"flows":[]}"#));
+        assert_eq!(after.job(1).unwrap().status, JobStatus::Cancelled);
+    }
+
+    #[test]
+    fn failures_and_idle() {
+        assert_eq!(AppState::default().overall(), "idle");
+        let s = AppState::default().apply(Action::Enqueue(vec![("x".into(), 1)])).apply(Action::Started(0));
+        let s = s.apply(Action::WorkerDied { job: 0, message: "out of memory".into() });
+        assert_eq!(s.overall(), "failed");
+        let s = s.apply(done(7, "{}")); // unknown job: ignored
+        assert_eq!(s.jobs.len(), 1);
+    }
+
+    #[test]
+    fn filter_and_sort_flows() {
+        let report: Value = serde_json::json!({"flows": [
+            {"proto":"tcp","client":"10.0.0.1:5000","server":"1.2.3.4:443","bytes":10,"packets":1,"verdict":"none"},
+            {"proto":"udp","client":"10.0.0.2:53","server":"8.8.8.8:53","bytes":30,"packets":3,"verdict":"none"},
+            {"proto":"tcp","client":"10.0.0.1:5001","server":"5.6.7.8:9001","bytes":20,"packets":9,"verdict":"tor"}
+        ]});
+        let f = FlowFilter { verdict: "tor".into(), ..Default::default() };
+        assert_eq!(filtered_flows(&report, &f).len(), 1);
+        let f = FlowFilter { sort: FlowSort::BytesDesc, ..Default::default() };
+        let bytes: Vec<u64> = filtered_flows(&report, &f).iter().map(|f| f["bytes"].as_u64().unwrap()).collect();
+        assert_eq!(bytes, vec![30, 20, 10]);
+        let f = FlowFilter { text: "8.8.8".into(), ..Default::default() };
+        assert_eq!(filtered_flows(&report, &f).len(), 1);
+        assert_eq!(tor_flow_count(&report), 1);
+    }
+
+    #[test]
+    fn export_is_one_report_of_finished_captures() {
+        let s = AppState::default()
+            .apply(Action::Enqueue(vec![("a".into(), 1), ("b".into(), 1)]))
+            .apply(done(0, r#"{"file":"a","flows":[]}"#));
+        let v: Value = serde_json::from_str(&export_json(&s.jobs)).unwrap();
+        assert_eq!(v["schema"], "torsift.report/1");
+        assert_eq!(v["captures"].as_array().unwrap().len(), 1);
+    }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs everything torsift's build and tests need on a fresh Debian 12 machine, skipping what
+# is already there: the wasm target, tshark (the test oracle), Chromium (browser tests), trunk,
+# wasm-bindgen-cli (pinned to Cargo.lock), and the npm tools (binaryen's wasm-opt,
+# playwright-core). Never installs tools that download their own binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+command -v tshark >/dev/null || missing+=(tshark)
+command -v capinfos >/dev/null || missing+=(wireshark-common)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+[ -x /usr/bin/time ] || missing+=(time)
+command -v python3 >/dev/null || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${missing[*]}"
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | sudo_if_needed debconf-set-selections
+  sudo_if_needed apt-get update -qq
+  sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# trunk 0.21.x: 0.22 needs a newer rustc than this machine's 1.95.
+trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.' || cargo install trunk --version '~0.21' --locked
+
+# wasm-bindgen-cli must equal the wasm-bindgen in Cargo.lock exactly. No --locked: its lockfile
+# wants a webpki-roots release this registry mirror lacks (see shared/docs/toolchain.md).
+wbg=$(awk '$0=="name = \"wasm-bindgen\""{getline; gsub(/"/,"",$3); print $3}' Cargo.lock)
+wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg" || cargo install wasm-bindgen-cli --version "$wbg"
+
+# npm tools, pinned in package-lock.json: wasm-opt (binaryen 132; Debian's 108 cannot read
+# wasm-bindgen's output) and playwright-core (drives the system Chromium; downloads nothing).
+if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
+fi
+cargo fetch --quiet

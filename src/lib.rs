@@ -28,7 +28,6 @@
 //! - A frame cut short by a small snaplen still counts, with the bytes it declares on the wire.
 
 #![forbid(unsafe_code)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
 
 pub mod analysis;
 pub mod browser;

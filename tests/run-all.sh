@@ -11,6 +11,7 @@ cargo test --release --all-targets
 
 echo "== lints"
 cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --bins --lib --quiet -- -D warnings
 
 echo "== browser app build"
 trunk build --release --offline

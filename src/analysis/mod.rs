@@ -1,5 +1,8 @@
 //! The pure analysis core: no I/O, no clock, no panics on input. See the crate docs for the map.
 
+// No panics by construction: input decides every index, so every access is checked.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic))]
+
 pub mod anomaly;
 pub mod bytes;
 pub mod capture;

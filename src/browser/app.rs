@@ -30,10 +30,13 @@ impl Reducible for Store {
     }
 }
 
+/// A worker with the closures that must live as long as it does.
+type LiveWorker = (Worker, Closure<dyn FnMut(MessageEvent)>, Closure<dyn FnMut(web_sys::ErrorEvent)>);
+
 /// The worker and what it is doing; not part of the rendered state.
 #[derive(Default)]
 struct Runner {
-    worker: Option<(Worker, Closure<dyn FnMut(MessageEvent)>, Closure<dyn FnMut(web_sys::ErrorEvent)>)>,
+    worker: Option<LiveWorker>,
     running: Option<u32>,
     files: HashMap<u32, File>,
 }

@@ -3,6 +3,8 @@
 //! `tests/benches/bench.sh` to put torsift's throughput next to it on the same machine.
 
 use std::collections::HashMap;
+
+type FiveTuple = (u8, [u8; 4], [u8; 4], u16, u16);
 use std::io::Read;
 use std::time::Instant;
 
@@ -11,7 +13,7 @@ fn main() {
     let start = Instant::now();
     let mut data = Vec::new();
     std::fs::File::open(&path).unwrap().read_to_end(&mut data).unwrap();
-    let mut flows: HashMap<(u8, [u8; 4], [u8; 4], u16, u16), (u64, u64)> = HashMap::new();
+    let mut flows: HashMap<FiveTuple, (u64, u64)> = HashMap::new();
     let mut at = 24;
     let mut packets = 0u64;
     while at + 16 <= data.len() {

@@ -3,18 +3,24 @@
 # is already there: the wasm target, tshark (the test oracle), Chromium (browser tests), trunk,
 # wasm-bindgen-cli (pinned to Cargo.lock), and the npm tools (binaryen's wasm-opt,
 # playwright-core). Never installs tools that download their own binaries.
+#
+#   tests/setup.sh          everything (build + tests)
+#   tests/setup.sh build    only what building and serving the page needs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
+mode=${1:-all}
 
 sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
+if [ "$mode" = all ]; then
 command -v tshark >/dev/null || missing+=(tshark)
 command -v capinfos >/dev/null || missing+=(wireshark-common)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/bin/time ] || missing+=(time)
+fi
 command -v python3 >/dev/null || missing+=(python3)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: apt-get install ${missing[*]}"

@@ -176,7 +176,7 @@ pub fn app() -> Html {
     };
     let on_sample = {
         let enqueue = enqueue.clone();
-        Callback::from(move |_| {
+        Callback::from(move |_: ()| {
             let enqueue = enqueue.clone();
             wasm_bindgen_futures::spawn_local(async move {
                 if let Some(file) = fetch_sample().await {
@@ -185,6 +185,15 @@ pub fn app() -> Html {
             });
         })
     };
+    // `#sample` in the address opens the built-in sample as the demo.
+    {
+        let on_sample = on_sample.clone();
+        use_effect_with((), move |_| {
+            if gloo::utils::window().location().hash().is_ok_and(|h| h == "#sample") {
+                on_sample.emit(());
+            }
+        });
+    }
     let on_cancel = {
         let (runner, dispatch) = (runner.clone(), store.dispatcher());
         Callback::from(move |id: u32| {
@@ -244,7 +253,7 @@ pub fn app() -> Html {
                     { "choose files" }
                     <input type="file" multiple=true data-testid="file-input" id="file-input" accept=".pcap,.pcapng,.cap,.gz,.pcap.gz,.pcapng.gz" onchange={on_pick} />
                 </label>
-                <button class="secondary" data-testid="try-sample" onclick={on_sample}>{ "try the sample" }</button>
+                <button class="secondary" data-testid="try-sample" onclick={on_sample.reform(|_| ())}>{ "try the sample" }</button>
             </section>
             <div data-testid="analysis-status" data-state={state.overall()} class="status" role="status" aria-live="polite">
                 { match state.overall() {

@@ -45,3 +45,5 @@ if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_module
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 cargo fetch --quiet
+# The built-in relay index is compiled from relays/sources (filled from ../shared/relays).
+bash relays/fetch

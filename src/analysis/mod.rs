@@ -13,6 +13,7 @@ pub mod limits;
 pub mod pipeline;
 pub mod report;
 pub mod time;
+pub mod tor;
 
 pub use error::CaptureError;
 pub use limits::Limits;

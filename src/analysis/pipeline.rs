@@ -9,6 +9,9 @@ use super::flow::FlowTable;
 use super::limits::Limits;
 use super::report::{CaptureReport, FlowReport, LinkTypeReport};
 use super::time::Timestamp;
+use super::tor::relays::RelayIndex;
+use super::tor::{evidence, verdict};
+use std::sync::Arc;
 
 /// How far the analysis has got, after a push.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -47,6 +50,7 @@ struct Totals {
 
 pub struct Analyzer {
     file: String,
+    relays: Arc<RelayIndex>,
     input: Input,
     stages: Stages,
     error: Option<CaptureError>,
@@ -54,9 +58,16 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
+    /// An analyzer with no relay lists (flows, no relay evidence).
     pub fn new(file: impl Into<String>, limits: Limits) -> Self {
+        Self::with_relays(file, limits, Arc::new(RelayIndex::default()))
+    }
+
+    /// An analyzer that matches flows against `relays` (built-in and loaded lists).
+    pub fn with_relays(file: impl Into<String>, limits: Limits, relays: Arc<RelayIndex>) -> Self {
         Analyzer {
             file: file.into(),
+            relays,
             input: Input::Sniffing(Vec::new()),
             stages: Stages {
                 reader: CaptureReader::new(&limits),
@@ -165,7 +176,21 @@ impl Analyzer {
             });
         }
         let flow_table = flows.stats.clone();
-        let flows = flows.into_flows().iter().map(FlowReport::from_flow).collect();
+        let relays = &self.relays;
+        let flows = flows
+            .into_flows()
+            .iter()
+            .map(|flow| {
+                let found = evidence::relay_evidence(relays, flow);
+                let conclusion = verdict::conclude(&found);
+                let mut report = FlowReport::from_flow(flow);
+                report.verdict = conclusion.verdict.name();
+                report.confidence = conclusion.confidence.map(|c| c.name());
+                report.explanation = conclusion.explanation;
+                report.evidence = found.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
+                report
+            })
+            .collect();
         CaptureReport {
             file: self.file,
             format,

@@ -7,6 +7,7 @@ use super::decode::DecodeStats;
 use super::error::CaptureError;
 use super::flow::{DirectionStats, Flow, FlowTableStats};
 use super::time::Timestamp;
+use super::tor::relays::{RelayIndex, Snapshot};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -17,12 +18,30 @@ pub const SCHEMA: &str = "torsift.report/1";
 pub struct Report {
     pub schema: &'static str,
     pub generator: String,
+    /// Every relay list used for matching: built-in and loaded, with its own date.
+    pub relay_lists: Vec<Snapshot>,
+    /// Plain-language remarks about the whole run (e.g. no built-in relay list).
+    pub notes: Vec<String>,
     pub captures: Vec<CaptureReport>,
 }
 
 impl Report {
-    pub fn new(captures: Vec<CaptureReport>) -> Self {
-        Report { schema: SCHEMA, generator: format!("torsift {}", env!("CARGO_PKG_VERSION")), captures }
+    pub fn new(captures: Vec<CaptureReport>, relays: &RelayIndex) -> Self {
+        let mut notes = Vec::new();
+        if !relays.has_builtin() {
+            notes.push(
+                "No built-in relay list is present in this build (run relays/fetch before building): \
+                 relay matches come only from lists loaded with --relays."
+                    .to_string(),
+            );
+        }
+        Report {
+            schema: SCHEMA,
+            generator: format!("torsift {}", env!("CARGO_PKG_VERSION")),
+            relay_lists: relays.snapshots().cloned().collect(),
+            notes,
+            captures,
+        }
     }
 }
 
@@ -79,6 +98,8 @@ pub struct FlowReport {
     pub verdict: &'static str,
     pub confidence: Option<&'static str>,
     pub evidence: Vec<serde_json::Value>,
+    /// One line for people: the verdict and the evidence that decided it.
+    pub explanation: String,
     pub to_server: DirectionStats,
     pub to_client: DirectionStats,
     /// TCP flags seen from each side, as letters (S SYN, A ACK, F FIN, R RST, P PSH, U URG).
@@ -120,6 +141,7 @@ impl FlowReport {
             verdict: "none",
             confidence: None,
             evidence: Vec::new(),
+            explanation: String::new(),
             to_server: f.to_server,
             to_client: f.to_client,
             tcp_flags: tcp.then(|| TcpFlags {

@@ -2,6 +2,8 @@
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
+use torsift::analysis::tor::relays::{list, RelayIndex};
 use torsift::analysis::{Analyzer, CaptureError, CaptureReport, Limits, Report};
 use torsift::output;
 use torsift::synth::{generate, SynthFormat, SynthSpec};
@@ -10,11 +12,14 @@ const USAGE: &str = "\
 torsift — did anything in these captures use Tor?
 
 USAGE:
-    torsift analyze [--format json|csv|text] [--max-flows N] FILE...
+    torsift analyze [--format json|csv|text] [--relays LIST]... [--no-builtin-relays] [--max-flows N] FILE...
     torsift info FILE...
+    torsift relays [--relays LIST]... [--export FILE]
     torsift generate [--format pcap|pcapng] [--packets N] [--flows N] [--payload BYTES] [--seed N] OUT
 
 FILE may be pcap or pcapng, optionally gzip-compressed; `-` reads standard input.
+LIST is a relay list of the capture's time: a network-status consensus (ns or microdesc),
+Onionoo details JSON, a TorDNSEL exit list or a plain IP list; it is used with the built-in lists.
 
 EXIT STATUS:
     0  every file was read completely
@@ -42,6 +47,7 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
     match command.as_str() {
         "analyze" => analyze(rest, None),
         "info" => analyze(rest, Some("text-info")),
+        "relays" => relays_cmd(rest),
         "generate" => generate_cmd(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -73,6 +79,8 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     let mut format = forced.unwrap_or("json").to_string();
     let mut limits = Limits::default();
     let mut files = Vec::new();
+    let mut lists = Vec::new();
+    let mut builtin = true;
     let mut i = 0;
     while i < args.len() {
         let arg = args.get(i).map(String::as_str).unwrap_or_default();
@@ -86,6 +94,10 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
             a if a == "--max-flows" || a.starts_with("--max-flows=") => {
                 limits.max_flows = number(flag_value(args, &mut i, "--max-flows")?, "--max-flows")? as usize;
             }
+            a if a == "--relays" || a.starts_with("--relays=") => {
+                lists.push(load_list(flag_value(args, &mut i, "--relays")?)?);
+            }
+            "--no-builtin-relays" => builtin = false,
             "--" => {
                 files.extend(args.iter().skip(i + 1).cloned());
                 break;
@@ -98,9 +110,12 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     if files.is_empty() {
         return Err("no capture files given".into());
     }
-    let captures: Vec<CaptureReport> = files.iter().map(|f| analyze_file(f, &limits)).collect();
+    let mut index = if builtin { RelayIndex::builtin() } else { RelayIndex::default() };
+    index.add_lists(&lists)?;
+    let index = Arc::new(index);
+    let captures: Vec<CaptureReport> = files.iter().map(|f| analyze_file(f, &limits, &index)).collect();
     let failed = captures.iter().any(|c| c.error.is_some());
-    let report = Report::new(captures);
+    let report = Report::new(captures, &index);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match format.as_str() {
@@ -126,8 +141,8 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
 }
 
 /// Streams one file through the analyzer; an unreadable file becomes a report with an error.
-fn analyze_file(path: &str, limits: &Limits) -> CaptureReport {
-    let mut analyzer = Analyzer::new(path, limits.clone());
+fn analyze_file(path: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> CaptureReport {
+    let mut analyzer = Analyzer::with_relays(path, limits.clone(), relays.clone());
     let mut input: Box<dyn Read> = if path == "-" {
         Box::new(std::io::stdin().lock())
     } else {
@@ -196,5 +211,51 @@ fn generate_cmd(args: &[String]) -> Result<ExitCode, String> {
         .and_then(|t| w.flush().map(|()| t))
         .map_err(|e| format!("writing {out_path} failed: {e}"))?;
     eprintln!("{out_path}: {} packets, {} flows, {} bytes on the wire", truth.packets, truth.flows, truth.bytes);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and parses one relay list; a bad line is a usage error naming `file:line`.
+fn load_list(path: &str) -> Result<list::RelayList, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read relay list {path}: {e}"))?;
+    list::parse(path, &String::from_utf8_lossy(&bytes)).map_err(|e| e.to_string())
+}
+
+/// Lists the relay lists in use (built-in and given), or exports the built-in index blob
+/// (the page loads it as a file, keeping the app's wasm small).
+fn relays_cmd(args: &[String]) -> Result<ExitCode, String> {
+    let mut lists = Vec::new();
+    let mut export = None;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args.get(i).map(String::as_str).unwrap_or_default();
+        match arg.split('=').next().unwrap_or_default() {
+            "--relays" => lists.push(load_list(flag_value(args, &mut i, "--relays")?)?),
+            "--export" => export = Some(flag_value(args, &mut i, "--export")?.to_string()),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+        i += 1;
+    }
+    if let Some(path) = export {
+        std::fs::write(&path, RelayIndex::builtin_blob()).map_err(|e| format!("cannot write {path}: {e}"))?;
+        eprintln!("{path}: {} bytes", RelayIndex::builtin_blob().len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut index = RelayIndex::builtin();
+    index.add_lists(&lists)?;
+    if index.is_empty() {
+        println!("No relay list: this build has no built-in list (run relays/fetch, then rebuild) and none was given.");
+    }
+    println!("{:<10} {:<21} {:<22} {:>7}  source", "origin", "kind", "date", "relays");
+    for s in index.snapshots() {
+        println!(
+            "{:<10} {:<21} {:<22} {:>7}  {}",
+            if s.builtin { "built-in" } else { "loaded" },
+            s.kind,
+            s.date.as_deref().unwrap_or("undated"),
+            s.relays,
+            s.source
+        );
+    }
+    println!("built-in index: {} bytes", RelayIndex::builtin_size());
     Ok(ExitCode::SUCCESS)
 }

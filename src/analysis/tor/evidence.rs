@@ -1,0 +1,134 @@
+//! Evidence kinds: each states an observation, never a conclusion (conclusions live in
+//! `verdict.rs`). Every kind says what it observes and where the fact about Tor comes from.
+
+use super::relays::list::{flags, PortKind};
+use super::relays::{RelayHit, RelayIndex};
+use crate::analysis::flow::Flow;
+use serde::Serialize;
+use std::net::SocketAddr;
+
+/// Which end of the flow an observation is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum End {
+    Client,
+    Server,
+}
+
+/// A relay list entry that matches one end of a flow.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RelayMatch {
+    pub endpoint: End,
+    pub address: SocketAddr,
+    /// The port the list gives for this relay at this address (0 when it gives none).
+    pub listed_port: u16,
+    pub nickname: String,
+    pub fingerprint: String,
+    pub flags: Vec<&'static str>,
+    pub country: String,
+    /// The list (file name), its kind and date.
+    pub list: String,
+    pub list_kind: &'static str,
+    pub list_date: Option<String>,
+    pub builtin_list: bool,
+    /// List date minus capture date, in days (negative: the list is older than the packets).
+    pub day_gap: Option<i64>,
+    /// ExoneraTor's rule: listed on, or within a day of, the capture date.
+    pub within_a_day: bool,
+    /// Other lists that also name this address (all dates are in `relay_lists`).
+    pub other_lists: usize,
+}
+
+impl RelayMatch {
+    pub fn is_exit(&self) -> bool {
+        self.flags.contains(&"Exit") || self.list_kind == "tordnsel-exit-list" || self.list.contains("exit")
+    }
+}
+
+/// Observations about a flow. Serialised as `{"kind": "...", ...facts}` in the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Evidence {
+    /// The listening end is a relay's ORPort in a relay list (dir-spec §3.4.1 `r`/`a` lines).
+    RelayOrport(RelayMatch),
+    /// The listening end is a relay's DirPort in a relay list.
+    RelayDirport(RelayMatch),
+    /// An end's address is listed as a relay, but not with this port (or the list gives no
+    /// port). Weaker: relays share addresses with ordinary servers.
+    RelayAddress(RelayMatch),
+}
+
+impl Evidence {
+    pub fn relay_match(&self) -> Option<&RelayMatch> {
+        match self {
+            Evidence::RelayOrport(m) | Evidence::RelayDirport(m) | Evidence::RelayAddress(m) => Some(m),
+        }
+    }
+}
+
+fn to_match(end: End, address: SocketAddr, hit: &RelayHit<'_>, capture_day: i64, others: usize) -> RelayMatch {
+    let day_gap = hit.snapshot.day.map(|d| d - capture_day);
+    RelayMatch {
+        endpoint: end,
+        address,
+        listed_port: hit.listed_port,
+        nickname: hit.relay.map(|r| r.nickname.clone()).unwrap_or_default(),
+        fingerprint: hit.relay.map(|r| r.fingerprint.clone()).unwrap_or_default(),
+        flags: flags::names(hit.flags),
+        country: hit.relay.map(|r| r.country.clone()).unwrap_or_default(),
+        list: hit.snapshot.source.clone(),
+        list_kind: hit.snapshot.kind,
+        list_date: hit.snapshot.date.clone(),
+        builtin_list: hit.snapshot.builtin,
+        day_gap,
+        within_a_day: day_gap.is_some_and(|g| g.abs() <= 1),
+        other_lists: others,
+    }
+}
+
+/// The best entry for one end: the strongest match kind, then the list nearest the capture
+/// date (a list of the capture's own date beats an older one), then user-loaded lists and full
+/// consensuses before other list kinds.
+fn best<'a>(hits: &'a [RelayHit<'a>], capture_day: i64, kind: PortKind) -> Option<&'a RelayHit<'a>> {
+    hits.iter().filter(|h| h.matched == kind).min_by_key(|h| {
+        (
+            h.snapshot.day.map_or(i64::MAX, |d| (d - capture_day).abs()),
+            h.snapshot.builtin,
+            !h.snapshot.kind.contains("consensus"),
+            h.relay.is_none(),
+        )
+    })
+}
+
+/// Relay-list evidence for both ends of a flow, dated against the flow's first packet.
+pub fn relay_evidence(index: &RelayIndex, flow: &Flow) -> Vec<Evidence> {
+    let capture_day = flow.first_seen.day_number();
+    let mut out = Vec::new();
+    for (end, addr) in [(End::Server, flow.server), (End::Client, flow.client)] {
+        let hits = index.lookup(addr.ip(), addr.port());
+        if hits.is_empty() {
+            continue;
+        }
+        let lists = {
+            let mut names: Vec<&str> = hits.iter().map(|h| h.snapshot.source.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            names.len()
+        };
+        let found = [PortKind::OrPort, PortKind::DirPort, PortKind::AddressOnly]
+            .into_iter()
+            .find_map(|kind| best(&hits, capture_day, kind).map(|h| (kind, h)));
+        let Some((kind, hit)) = found else { continue };
+        let m = to_match(end, addr, hit, capture_day, lists.saturating_sub(1));
+        // A flow seen mid-stream (no SYN) is oriented by its first packet, which may come from
+        // the server: then the listed port is on the "client" end. With a SYN, a client's port
+        // is ephemeral and a listed client is an address match (a relay or exit connecting in).
+        let listening_end = end == End::Server || !flow.oriented_by_syn;
+        out.push(match (listening_end, kind) {
+            (true, PortKind::OrPort) => Evidence::RelayOrport(m),
+            (true, PortKind::DirPort) => Evidence::RelayDirport(m),
+            _ => Evidence::RelayAddress(m),
+        });
+    }
+    out
+}

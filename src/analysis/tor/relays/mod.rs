@@ -1,0 +1,249 @@
+//! The relay index: which IP:port was a Tor relay, in which dated list. The built-in index is
+//! compiled from `relays/sources` at build time (relays/build.rs) and embedded; lists loaded at
+//! run time (`--relays`, the page's "load relay list") are compiled the same way and layered on
+//! top, so one lookup answers from all of them.
+
+pub mod blob;
+pub mod key;
+pub mod list;
+
+use fst::{IntoStreamer, Streamer};
+use list::{ListKind, PortKind, RelayList};
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+/// The embedded index (empty when the build found no relay sources).
+static BUILTIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/relays.idx"));
+
+/// One dated list in the index.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Snapshot {
+    pub source: String,
+    pub kind: &'static str,
+    /// The document's own date, as it gives it.
+    pub date: Option<String>,
+    #[serde(skip)]
+    pub day: Option<i64>,
+    pub relays: u32,
+    /// Compiled into torsift (true) or loaded by the user for this run (false).
+    pub builtin: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RelayMeta {
+    pub fingerprint: String,
+    pub nickname: String,
+    pub country: String,
+}
+
+/// One list entry matching an endpoint.
+#[derive(Clone, Debug)]
+pub struct RelayHit<'a> {
+    /// `OrPort`/`DirPort` when address and port matched; `AddressOnly` when only the address
+    /// did (the list gives no port, or the relay's port is another one: `listed_port`).
+    pub matched: PortKind,
+    pub listed_port: u16,
+    pub snapshot: &'a Snapshot,
+    pub relay: Option<&'a RelayMeta>,
+    pub flags: u16,
+}
+
+struct Layer {
+    snapshots: Vec<Snapshot>,
+    map: fst::Map<Cow<'static, [u8]>>,
+    postings: Cow<'static, [u8]>,
+    relays: Vec<RelayMeta>,
+}
+
+#[derive(Default)]
+pub struct RelayIndex {
+    layers: Vec<Layer>,
+}
+
+impl std::fmt::Debug for RelayIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayIndex").field("snapshots", &self.snapshots().count()).finish()
+    }
+}
+
+/// A cursor over the blob.
+struct Reader<'a> {
+    buf: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.buf.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
+    }
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn i32(&mut self) -> Option<i32> {
+        Some(i32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn str16(&mut self) -> Option<String> {
+        let n = usize::from(self.u16()?);
+        Some(String::from_utf8_lossy(self.take(n)?).into_owned())
+    }
+    fn str8(&mut self) -> Option<String> {
+        let n = usize::from(self.u8()?);
+        Some(String::from_utf8_lossy(self.take(n)?).into_owned())
+    }
+}
+
+fn parse_layer(blob: Cow<'static, [u8]>, builtin: bool) -> Option<Layer> {
+    let bytes: &[u8] = &blob;
+    let mut r = Reader { buf: bytes, at: 0 };
+    if r.take(5)? != blob::MAGIC {
+        return None;
+    }
+    let mut snapshots = Vec::new();
+    for _ in 0..r.u16()? {
+        let kind = ListKind::from_u8(r.u8()?);
+        let day = r.i32()?;
+        let relays = r.u32()?;
+        let source = r.str16()?;
+        let date = r.str16()?;
+        snapshots.push(Snapshot {
+            source,
+            kind: kind.name(),
+            date: (!date.is_empty()).then_some(date),
+            day: (day != i32::MIN).then_some(i64::from(day)),
+            relays,
+            builtin,
+        });
+    }
+    let fst_len = r.u32()? as usize;
+    let fst_start = r.at;
+    r.take(fst_len)?;
+    let postings_count = r.u32()? as usize;
+    let postings_start = r.at;
+    r.take(postings_count.checked_mul(blob::POSTING_BYTES)?)?;
+    let postings_end = r.at;
+    let mut relays = Vec::new();
+    for _ in 0..r.u32()? {
+        let fp = r.take(20)?;
+        let cc = r.take(2)?;
+        let nickname = r.str8()?;
+        relays.push(RelayMeta {
+            fingerprint: if fp.iter().all(|&b| b == 0) {
+                String::new()
+            } else {
+                fp.iter().map(|b| format!("{b:02X}")).collect()
+            },
+            country: cc.iter().filter(|&&c| c != 0).map(|&c| char::from(c)).collect(),
+            nickname,
+        });
+    }
+    let (map_bytes, postings): (Cow<'static, [u8]>, Cow<'static, [u8]>) = match blob {
+        Cow::Borrowed(b) => {
+            (Cow::Borrowed(b.get(fst_start..fst_start + fst_len)?), Cow::Borrowed(b.get(postings_start..postings_end)?))
+        }
+        Cow::Owned(ref b) => (
+            Cow::Owned(b.get(fst_start..fst_start + fst_len)?.to_vec()),
+            Cow::Owned(b.get(postings_start..postings_end)?.to_vec()),
+        ),
+    };
+    let map = fst::Map::new(map_bytes).ok()?;
+    Some(Layer { snapshots, map, postings, relays })
+}
+
+impl RelayIndex {
+    /// The index compiled into this build (possibly empty: see [`RelayIndex::is_empty`]).
+    pub fn builtin() -> RelayIndex {
+        let mut index = RelayIndex::default();
+        if let Some(layer) = parse_layer(Cow::Borrowed(BUILTIN), true) {
+            index.layers.push(layer);
+        }
+        index
+    }
+
+    /// Bytes of the embedded index (for size reports).
+    pub fn builtin_size() -> usize {
+        BUILTIN.len()
+    }
+
+    /// The embedded index blob, as the build compiled it.
+    pub fn builtin_blob() -> &'static [u8] {
+        BUILTIN
+    }
+
+    /// An index from a blob written by `blob::build` (the page fetches the built-in one).
+    pub fn from_blob(bytes: Vec<u8>, builtin: bool) -> Option<RelayIndex> {
+        Some(RelayIndex { layers: vec![parse_layer(Cow::Owned(bytes), builtin)?] })
+    }
+
+    /// Adds lists loaded at run time.
+    pub fn add_lists(&mut self, lists: &[RelayList]) -> Result<(), String> {
+        for chunk in lists.chunks(blob::MAX_SNAPSHOTS) {
+            let blob = blob::build(chunk)?;
+            let layer = parse_layer(Cow::Owned(blob), false).ok_or("the compiled relay list could not be read back")?;
+            self.layers.push(layer);
+        }
+        Ok(())
+    }
+
+    pub fn snapshots(&self) -> impl Iterator<Item = &Snapshot> {
+        self.layers.iter().flat_map(|l| l.snapshots.iter())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.snapshots().next().is_none()
+    }
+
+    pub fn has_builtin(&self) -> bool {
+        self.snapshots().any(|s| s.builtin)
+    }
+
+    /// Every list entry for this endpoint: exact address+port matches first, then entries of the
+    /// same address on other ports or with no port.
+    pub fn lookup(&self, ip: IpAddr, port: u16) -> Vec<RelayHit<'_>> {
+        let mut hits = Vec::new();
+        let exact = key::encode(ip, port);
+        let prefix = key::address_prefix(ip);
+        for layer in &self.layers {
+            // Keys of one address are contiguous and start with its fixed-length prefix.
+            let mut stream = layer.map.range().ge(&prefix).into_stream();
+            while let Some((k, v)) = stream.next() {
+                if !k.starts_with(&prefix) {
+                    break;
+                }
+                let listed_port = key::decode(k).map_or(0, |(_, p)| p);
+                let is_exact = k == exact.as_slice();
+                let (start, count) = ((v >> 16) as usize, (v & 0xffff) as usize);
+                for i in start..start + count {
+                    let at = i * blob::POSTING_BYTES;
+                    let Some(p) = layer.postings.get(at..at + blob::POSTING_BYTES) else { break };
+                    let byte = |n: usize| p.get(n).copied().unwrap_or(0);
+                    let mask = u32::from_le_bytes([byte(0), byte(1), byte(2), byte(3)]);
+                    let kind_flags = u16::from_le_bytes([byte(4), byte(5)]);
+                    let relay_id = u32::from_le_bytes([byte(6), byte(7), byte(8), 0]);
+                    let kind = PortKind::from_u8((kind_flags >> 14) as u8);
+                    for (snap, snapshot) in layer.snapshots.iter().enumerate() {
+                        if mask & (1u32 << snap) == 0 {
+                            continue;
+                        }
+                        hits.push(RelayHit {
+                            matched: if is_exact { kind } else { PortKind::AddressOnly },
+                            listed_port,
+                            snapshot,
+                            relay: layer.relays.get(relay_id as usize),
+                            flags: kind_flags & 0x3fff,
+                        });
+                    }
+                }
+            }
+        }
+        hits.sort_by_key(|h| h.matched == PortKind::AddressOnly);
+        hits
+    }
+}

@@ -20,6 +20,17 @@ pub struct Limits {
     pub max_pending_fragments: usize,
     /// Samples of each anomaly kept for display (the counts are always exact).
     pub max_anomaly_samples: usize,
+    /// Bytes kept from the start of each TCP direction while it is still a TLS handshake: a
+    /// ClientHello and a TLS 1.2 certificate chain fit (Tor's link chain is ~1.5 KB, a
+    /// typical web chain 3–6 KB). Streams that are not TLS keep `max_plain_head_bytes`.
+    pub max_handshake_bytes: usize,
+    /// Bytes kept from the start of a non-TLS TCP direction: an HTTP request line and headers.
+    pub max_plain_head_bytes: usize,
+    /// All stream heads together. Beyond it, new flows keep no head (counted as
+    /// `stream_head_budget_exhausted`): a scan of a million connections cannot exhaust memory.
+    pub max_head_bytes_total: usize,
+    /// DNS names remembered per capture (to tell whether a TLS server name was ever looked up).
+    pub max_dns_names: usize,
 }
 
 impl Default for Limits {
@@ -30,6 +41,10 @@ impl Default for Limits {
             max_encapsulation_depth: 16,
             max_pending_fragments: 4096,
             max_anomaly_samples: 5,
+            max_handshake_bytes: 8 * 1024,
+            max_plain_head_bytes: 1024,
+            max_head_bytes_total: 256 * 1024 * 1024,
+            max_dns_names: 100_000,
         }
     }
 }

@@ -7,12 +7,14 @@ pub mod anomaly;
 pub mod bytes;
 pub mod capture;
 pub mod decode;
+pub mod dns;
 pub mod error;
 pub mod flow;
 pub mod limits;
 pub mod pipeline;
 pub mod report;
 pub mod time;
+pub mod tls;
 pub mod tor;
 
 pub use error::CaptureError;

@@ -3,14 +3,17 @@
 //! input was chunked.
 
 use super::capture::{is_gzip, link_type_name, CaptureReader, Frame, GzipStream};
-use super::decode::{is_link_type_decoded, Decoder};
+use super::decode::{is_link_type_decoded, Decoder, Segment, Transport};
+use super::dns;
 use super::error::CaptureError;
 use super::flow::FlowTable;
+use super::flow::{Direction, Flow};
 use super::limits::Limits;
 use super::report::{CaptureReport, FlowReport, LinkTypeReport};
 use super::time::Timestamp;
+use super::tls::StreamObserver;
 use super::tor::relays::RelayIndex;
-use super::tor::{evidence, verdict};
+use super::tor::{evidence, hosts, verdict};
 use std::sync::Arc;
 
 /// How far the analysis has got, after a push.
@@ -31,6 +34,7 @@ enum Input {
 
 /// Everything downstream of decompression.
 struct Stages {
+    limits: Limits,
     reader: CaptureReader,
     decoder: Decoder,
     flows: FlowTable,
@@ -42,6 +46,11 @@ struct Stages {
 
 #[derive(Default)]
 struct Totals {
+    /// Bytes handed to stream heads so far (bounded by `Limits::max_head_bytes_total`).
+    head_bytes: usize,
+    heads_refused: u64,
+    /// Every DNS name looked up in the capture (bounded by `Limits::max_dns_names`).
+    dns_names: std::collections::HashSet<String>,
     bytes: u64,
     captured_bytes: u64,
     first_seen: Option<Timestamp>,
@@ -70,6 +79,7 @@ impl Analyzer {
             relays,
             input: Input::Sniffing(Vec::new()),
             stages: Stages {
+                limits: limits.clone(),
                 reader: CaptureReader::new(&limits),
                 decoder: Decoder::new(&limits),
                 flows: FlowTable::new(limits.max_flows),
@@ -177,13 +187,27 @@ impl Analyzer {
         }
         let flow_table = flows.stats.clone();
         let relays = &self.relays;
-        let flows = flows
-            .into_flows()
+        let dns_names = &totals.dns_names;
+        let was_resolved = |name: &str| dns_names.contains(&name.to_ascii_lowercase());
+        let flows = flows.into_flows();
+        // Evidence first, for every flow; then host context; then verdicts.
+        let found: Vec<(Vec<evidence::Evidence>, Option<crate::analysis::tls::StreamFacts>)> = flows
             .iter()
             .map(|flow| {
-                let found = evidence::relay_evidence(relays, flow);
-                let conclusion = verdict::conclude(&found);
+                let facts = flow.stream.as_ref().map(|s| s.facts());
+                let mut found = evidence::relay_evidence(relays, flow);
+                found.extend(evidence::content_evidence(flow, facts.as_ref(), &was_resolved));
+                (found, facts)
+            })
+            .collect();
+        let tor_hosts = hosts::hosts_running_tor(&flows, &found);
+        let flows: Vec<FlowReport> = flows
+            .iter()
+            .zip(found)
+            .map(|(flow, (found, facts))| {
+                let conclusion = verdict::conclude(&found, tor_hosts.contains(&flow.client.ip()));
                 let mut report = FlowReport::from_flow(flow);
+                report.stream = facts.as_ref().map(super::report::StreamSummary::from_facts);
                 report.verdict = conclusion.verdict.name();
                 report.confidence = conclusion.confidence.map(|c| c.name());
                 report.explanation = conclusion.explanation;
@@ -191,6 +215,13 @@ impl Analyzer {
                 report
             })
             .collect();
+        let hosts = hosts::summarise(&flows);
+        if totals.heads_refused > 0 {
+            let n = totals.heads_refused;
+            decoder.anomalies.add_n("stream_head_budget_exhausted", 0, n, || {
+                format!("{n} TCP segments of flows opened after the stream-head budget was spent were not inspected")
+            });
+        }
         CaptureReport {
             file: self.file,
             format,
@@ -206,6 +237,7 @@ impl Analyzer {
             anomaly_samples: decoder.anomalies.samples.clone(),
             decode: decoder.stats.clone(),
             flow_table,
+            hosts,
             comments: reader.comments,
             error: self.error,
             flows,
@@ -229,7 +261,7 @@ impl Stages {
     /// Frames the decompressed stream with as little copying as possible: records are read
     /// straight from the chunk, and only a record split across chunks is assembled in `pending`.
     fn feed(&mut self, mut data: &[u8]) -> Result<(), CaptureError> {
-        let Stages { reader, decoder, flows, pending, offset, totals } = self;
+        let Stages { limits, reader, decoder, flows, pending, offset, totals } = self;
         let mut on_frame = |frame: Frame<'_>| {
             totals.bytes += u64::from(frame.orig_len);
             totals.captured_bytes += frame.data.len() as u64;
@@ -237,7 +269,8 @@ impl Stages {
             totals.last_seen = Some(totals.last_seen.map_or(frame.ts, |t| t.max(frame.ts)));
             let (ts, len) = (frame.ts, frame.orig_len);
             decoder.decode(frame.number, frame.link_type, ts, frame.data, &mut |seg| {
-                flows.observe(ts, len, seg);
+                let (flow, direction) = flows.observe(ts, len, seg);
+                observe_contents(limits, totals, flow, direction, seg);
             });
         };
         while !pending.is_empty() && !data.is_empty() {
@@ -262,6 +295,38 @@ impl Stages {
             pending.extend_from_slice(data.get(used..).unwrap_or_default());
         }
         Ok(())
+    }
+}
+
+/// Hands a segment's bytes to the content observers: TCP stream heads and TLS records, DNS.
+fn observe_contents(limits: &Limits, totals: &mut Totals, flow: &mut Flow, direction: Direction, seg: &Segment<'_>) {
+    match seg.transport {
+        Transport::Tcp if !seg.is_fragment => {
+            if flow.stream.is_none() {
+                if totals.head_bytes >= limits.max_head_bytes_total {
+                    totals.heads_refused += 1;
+                    return;
+                }
+                flow.stream =
+                    Some(Box::new(StreamObserver::new(limits.max_handshake_bytes, limits.max_plain_head_bytes)));
+            }
+            if let Some(stream) = flow.stream.as_mut() {
+                let before = stream.head_bytes();
+                stream.segment(direction, seg.tcp_seq, seg.tcp_flags & 0x02 != 0, seg.payload);
+                totals.head_bytes += stream.head_bytes().saturating_sub(before);
+            }
+        }
+        Transport::Udp if seg.sport == 53 || seg.dport == 53 => {
+            if let Some(name) = dns::question_name(seg.payload) {
+                if flow.dns_names.len() < 4 && !flow.dns_names.contains(&name) {
+                    flow.dns_names.push(name.clone());
+                }
+                if totals.dns_names.len() < limits.max_dns_names {
+                    totals.dns_names.insert(name);
+                }
+            }
+        }
+        _ => {}
     }
 }
 

@@ -67,6 +67,8 @@ pub struct CaptureReport {
     pub anomaly_samples: Vec<AnomalySample>,
     pub decode: DecodeStats,
     pub flow_table: FlowTableStats,
+    /// Local hosts that used Tor: when, how much, through which relays or bridges.
+    pub hosts: Vec<crate::analysis::tor::hosts::HostSummary>,
     pub comments: Vec<Comment>,
     /// Why reading stopped early, with the byte offset; `null` when the file was read whole.
     pub error: Option<CaptureError>,
@@ -111,6 +113,75 @@ pub struct FlowReport {
     /// Non-first IP fragments counted into this flow, and their frame bytes.
     pub fragments: u64,
     pub fragment_bytes: u64,
+    /// What the start of a TCP flow showed: TLS hellos, certificates, records, HTTP request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamSummary>,
+    /// DNS names this flow asked about.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns_names: Vec<String>,
+}
+
+/// The report's compact view of [`crate::analysis::tls::StreamFacts`].
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamSummary {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alpn: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja3_hash: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<crate::analysis::tls::cert::Certificate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http_request: Option<crate::analysis::tls::HttpRequest>,
+    pub to_server_records: RecordSummary,
+    pub to_client_records: RecordSummary,
+    pub first_client_segment_len: u32,
+    pub first_client_segment_entropy: f64,
+    pub server_spoke_first: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordSummary {
+    pub records: u64,
+    pub application_data_records: u64,
+    /// The most frequent application-data record lengths: (length, count).
+    pub top_lengths: Vec<(u16, u32)>,
+}
+
+impl StreamSummary {
+    pub fn from_facts(f: &crate::analysis::tls::StreamFacts) -> Self {
+        let version = f.server_hello.as_ref().map(|s| s.version).or(f.client_hello.as_ref().map(|c| c.version));
+        let records = |r: &crate::analysis::tls::records::RecordStats| RecordSummary {
+            records: r.records,
+            application_data_records: r.application_data_records,
+            top_lengths: r.application_data_lengths.iter().take(8).copied().collect(),
+        };
+        StreamSummary {
+            tls_version: version.map(|v| match v {
+                0x0304 => "1.3".to_string(),
+                0x0303 => "1.2".to_string(),
+                0x0302 => "1.1".to_string(),
+                0x0301 => "1.0".to_string(),
+                v => format!("{v:#06x}"),
+            }),
+            sni: f.client_hello.as_ref().and_then(|c| c.sni.clone()),
+            alpn: f.client_hello.as_ref().map(|c| c.alpn.clone()).unwrap_or_default(),
+            ja4: f.client_hello.as_ref().map(|c| c.ja4.clone()),
+            ja3_hash: f.client_hello.as_ref().map(|c| c.ja3_hash.clone()),
+            certificates: f.certificates.clone(),
+            http_request: f.http_request.clone(),
+            to_server_records: records(&f.to_server_records),
+            to_client_records: records(&f.to_client_records),
+            first_client_segment_len: f.first_client_segment_len,
+            first_client_segment_entropy: (f64::from(f.first_client_segment_entropy) * 100.0).round() / 100.0,
+            server_spoke_first: f.server_spoke_first,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -152,6 +223,8 @@ impl FlowReport {
             tunnel_depth: f.tunnel_depth,
             fragments: f.fragments,
             fragment_bytes: f.fragment_bytes,
+            stream: None,
+            dns_names: f.dns_names.clone(),
         }
     }
 }

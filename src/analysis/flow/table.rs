@@ -77,6 +77,11 @@ pub struct Flow {
     pub tunnel_depth: u8,
     pub fragments: u64,
     pub fragment_bytes: u64,
+    /// The start of each TCP direction and its TLS records (None for UDP, or when the head
+    /// budget was spent).
+    pub stream: Option<Box<crate::analysis::tls::StreamObserver>>,
+    /// DNS names this flow asked about (UDP port 53; a few).
+    pub dns_names: Vec<String>,
 }
 
 impl Flow {
@@ -153,6 +158,8 @@ impl FlowTable {
                 tunnel_depth: seg.tunnel_depth,
                 fragments: 0,
                 fragment_bytes: 0,
+                stream: None,
+                dns_names: Vec::new(),
             }
         });
         let pure_syn = seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;

@@ -4,6 +4,7 @@
 use super::relays::list::{flags, PortKind};
 use super::relays::{RelayHit, RelayIndex};
 use crate::analysis::flow::Flow;
+use crate::analysis::tls::StreamFacts;
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -56,12 +57,27 @@ pub enum Evidence {
     /// An end's address is listed as a relay, but not with this port (or the list gives no
     /// port). Weaker: relays share addresses with ordinary servers.
     RelayAddress(RelayMatch),
+    /// A ClientHello shaped like tor's link handshake (`link.rs`).
+    TorLinkClientHello(super::link::LinkClientHello),
+    /// A TLS ≤ 1.2 certificate shaped like tor's link certificate (`link.rs`).
+    TorLinkCertificate(super::link::LinkCertificate),
+    /// Application-data records sized as whole 514-byte cells (`cells.rs`).
+    CellSizedRecords(super::cells::CellRecords),
+    /// A plain-HTTP request for a Tor directory document (`directory.rs`).
+    DirectoryRequest(super::directory::DirectoryRequest),
+    /// A first flight of random-looking bytes with no protocol structure (`transport.rs`).
+    RandomFirstFlight(super::transport::RandomFirstFlight),
+    /// A SOCKS greeting to tor's SocksPort (`context.rs`).
+    SocksToTorPort { port: u16 },
+    /// A DNS lookup of a torproject.org host or an onion name (`context.rs`).
+    DnsTorName { name: String },
 }
 
 impl Evidence {
     pub fn relay_match(&self) -> Option<&RelayMatch> {
         match self {
             Evidence::RelayOrport(m) | Evidence::RelayDirport(m) | Evidence::RelayAddress(m) => Some(m),
+            _ => None,
         }
     }
 }
@@ -129,6 +145,44 @@ pub fn relay_evidence(index: &RelayIndex, flow: &Flow) -> Vec<Evidence> {
             (true, PortKind::DirPort) => Evidence::RelayDirport(m),
             _ => Evidence::RelayAddress(m),
         });
+    }
+    out
+}
+
+/// Everything the flow's own bytes show (TLS handshake, records, HTTP, first flight, DNS).
+pub fn content_evidence(
+    flow: &Flow,
+    facts: Option<&StreamFacts>,
+    was_resolved: &dyn Fn(&str) -> bool,
+) -> Vec<Evidence> {
+    let mut out = Vec::new();
+    for name in flow.dns_names.iter().filter(|n| super::context::is_tor_name(n)) {
+        out.push(Evidence::DnsTorName { name: name.clone() });
+    }
+    let Some(f) = facts else { return out };
+    let tor_hello = f.client_hello.as_ref().and_then(|h| super::link::tor_client_hello(h, was_resolved));
+    let ordinary_hello = f.client_hello.is_some() && tor_hello.is_none();
+    if let Some(h) = tor_hello {
+        out.push(Evidence::TorLinkClientHello(h));
+    }
+    if let Some(c) = super::link::tor_certificate(&f.certificates) {
+        out.push(Evidence::TorLinkCertificate(c));
+    }
+    if let Some(cells) = super::cells::cell_records(&f.to_server_records, &f.to_client_records) {
+        // A handful of cell-sized records is weak; it counts only when no ordinary handshake
+        // was seen (a flow that began before the capture).
+        if !(cells.few && ordinary_hello) {
+            out.push(Evidence::CellSizedRecords(cells));
+        }
+    }
+    if let Some(d) = f.http_request.as_ref().and_then(super::directory::directory_request) {
+        out.push(Evidence::DirectoryRequest(d));
+    }
+    if let Some(r) = super::transport::random_first_flight(f) {
+        out.push(Evidence::RandomFirstFlight(r));
+    }
+    if super::context::socks_to_tor(flow.server.port(), f) {
+        out.push(Evidence::SocksToTorPort { port: flow.server.port() });
     }
     out
 }

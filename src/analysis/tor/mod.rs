@@ -1,6 +1,12 @@
 //! Tor policy: what counts as evidence of Tor (`evidence`), and what it adds up to (`verdict`).
 //! Built on the mechanism stages; nothing here parses packets.
 
+pub mod cells;
+pub mod context;
+pub mod directory;
 pub mod evidence;
+pub mod hosts;
+pub mod link;
 pub mod relays;
+pub mod transport;
 pub mod verdict;

@@ -85,38 +85,106 @@ fn list_confidence(m: &RelayMatch) -> Confidence {
     }
 }
 
-/// Draws the verdict of one flow from its evidence.
-pub fn conclude(evidence: &[Evidence]) -> Conclusion {
-    let mut best: Option<(Verdict, Confidence, String)> = None;
-    let mut consider = |v: Verdict, c: Confidence, why: String| {
-        if best.as_ref().is_none_or(|(_, bc, _)| c > *bc) {
-            best = Some((v, c, why));
-        }
-    };
+/// Accept-Encoding tokens only tor sends (dir-spec §6.1: compression methods tor offers).
+const TOR_ENCODINGS: [&str; 2] = ["x-tor-lzma", "x-zstd"];
+
+/// Draws the verdict of one flow from its evidence. `host_runs_tor` says whether the client
+/// host shows Tor context elsewhere in the capture (SOCKS to a tor port, torproject.org or
+/// onion lookups, Tor link flows): pluggable-transport suspicion needs it.
+pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
+    let mut orport = None;
+    let mut dirport = None;
+    let mut listed_server = None;
+    let mut exit_client = None;
+    let (mut hello, mut cert, mut cells, mut dir, mut random) = (None, None, None, None, None);
     for e in evidence {
         match e {
-            Evidence::RelayOrport(m) => consider(
-                Verdict::Tor,
-                list_confidence(m),
-                format!("{} {} is the ORPort of {}", end_name(m.endpoint), m.address, dated(m)),
-            ),
-            Evidence::RelayDirport(m) => consider(
-                Verdict::TorDirectory,
-                list_confidence(m),
-                format!("{} {} is the DirPort of {}", end_name(m.endpoint), m.address, dated(m)),
-            ),
-            Evidence::RelayAddress(m) if m.endpoint == End::Client && m.is_exit() => consider(
-                Verdict::TorExit,
-                list_confidence(m).min(Confidence::Medium),
-                format!("client {} is an exit: {}", m.address.ip(), dated(m)),
-            ),
-            // An address-only match alone is not enough: relays share addresses with ordinary
-            // servers. It supports other evidence (see the evidence list) but decides nothing.
-            Evidence::RelayAddress(_) => {}
+            Evidence::RelayOrport(m) => orport = Some(m),
+            Evidence::RelayDirport(m) => dirport = Some(m),
+            Evidence::RelayAddress(m) if m.endpoint == End::Client && m.is_exit() => exit_client = Some(m),
+            Evidence::RelayAddress(m) => listed_server = Some(m),
+            Evidence::TorLinkClientHello(h) => hello = Some(h),
+            Evidence::TorLinkCertificate(c) => cert = Some(c),
+            Evidence::CellSizedRecords(c) => cells = Some(c),
+            Evidence::DirectoryRequest(d) => dir = Some(d),
+            Evidence::RandomFirstFlight(r) => random = Some(r),
+            Evidence::SocksToTorPort { .. } | Evidence::DnsTorName { .. } => {}
         }
     }
-    match best {
-        Some((verdict, confidence, why)) => Conclusion { verdict, confidence: Some(confidence), explanation: why },
-        None => Conclusion { verdict: Verdict::None, confidence: None, explanation: String::new() },
+    let listed = orport.or(listed_server);
+    let mut why: Vec<String> = Vec::new();
+    if let Some(c) = cert {
+        why.push(format!("Tor link certificate ({} issued by {})", c.subject, c.issuer));
     }
+    if let Some(h) = hello {
+        why.push(format!("Tor link ClientHello (SNI {} never looked up, no ALPN; JA4 {})", h.sni, h.ja4));
+    }
+    if let Some(c) = cells {
+        why.push(format!("{} of {} TLS records cell-sized", c.cell_sized, c.records));
+    }
+    if let Some(m) = orport {
+        why.push(format!("{} {} is the ORPort of {}", end_name(m.endpoint), m.address, dated(m)));
+    } else if let Some(m) = listed_server {
+        why.push(format!("{} {} is the address of {}", end_name(m.endpoint), m.address.ip(), dated(m)));
+    }
+    let link = if cert.is_some() {
+        Some(Confidence::High)
+    } else if hello.is_some() {
+        Some(if cells.is_some_and(|c| !c.few) || listed.is_some() { Confidence::High } else { Confidence::Medium })
+    } else if let Some(c) = cells {
+        let base = if c.few { Confidence::Low } else { Confidence::Medium };
+        // A relay list naming the server lifts cell evidence to at least medium.
+        Some(match listed {
+            Some(m) => base.max(Confidence::Medium).max(list_confidence(m)),
+            None => base,
+        })
+    } else {
+        orport.map(list_confidence)
+    };
+    if let Some(confidence) = link {
+        return Conclusion { verdict: Verdict::Tor, confidence: Some(confidence), explanation: why.join("; ") };
+    }
+    if let Some(d) = dir {
+        let tor_encoding = d.accept_encoding.as_deref().is_some_and(|a| TOR_ENCODINGS.iter().any(|t| a.contains(t)));
+        let mut why = vec![format!("plain-HTTP request for Tor directory document {} {}", d.method, d.path)];
+        if let Some(m) = dirport {
+            why.push(format!("server {} is the DirPort of {}", m.address, dated(m)));
+        }
+        let confidence = if dirport.is_some() || tor_encoding { Confidence::High } else { Confidence::Medium };
+        return Conclusion {
+            verdict: Verdict::TorDirectory,
+            confidence: Some(confidence),
+            explanation: why.join("; "),
+        };
+    }
+    if let Some(m) = dirport {
+        return Conclusion {
+            verdict: Verdict::TorDirectory,
+            confidence: Some(list_confidence(m).min(Confidence::Medium)),
+            explanation: format!("server {} is the DirPort of {}", m.address, dated(m)),
+        };
+    }
+    if let Some(m) = exit_client {
+        return Conclusion {
+            verdict: Verdict::TorExit,
+            confidence: Some(list_confidence(m).min(Confidence::Medium)),
+            explanation: format!(
+                "client {} is an exit relay ({}): a Tor user reaching this server",
+                m.address.ip(),
+                dated(m)
+            ),
+        };
+    }
+    if let (Some(r), true) = (random, host_runs_tor) {
+        return Conclusion {
+            verdict: Verdict::TorTransport,
+            confidence: Some(Confidence::Low),
+            explanation: format!(
+                "first flight of {} random-looking bytes ({:.2} bits/byte) with no protocol structure, \
+                 from a host that runs Tor: an obfs4-like pluggable transport",
+                r.first_flight_bytes, r.entropy_bits_per_byte
+            ),
+        };
+    }
+    Conclusion { verdict: Verdict::None, confidence: None, explanation: String::new() }
 }

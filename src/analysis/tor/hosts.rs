@@ -1,0 +1,104 @@
+//! Per host: which local hosts used Tor, when, how much, through which relays or bridges.
+
+use super::evidence::Evidence;
+use crate::analysis::flow::Flow;
+use crate::analysis::report::FlowReport;
+use crate::analysis::time::Timestamp;
+use serde::Serialize;
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+
+/// Client hosts with Tor context anywhere in the capture: a SOCKS greeting to a tor port, a
+/// torproject.org or onion lookup, or a Tor link handshake or certificate.
+pub fn hosts_running_tor(
+    flows: &[Flow],
+    evidence: &[(Vec<Evidence>, Option<crate::analysis::tls::StreamFacts>)],
+) -> HashSet<IpAddr> {
+    flows
+        .iter()
+        .zip(evidence)
+        .filter(|(_, (ev, _))| {
+            ev.iter().any(|e| {
+                matches!(
+                    e,
+                    Evidence::SocksToTorPort { .. }
+                        | Evidence::DnsTorName { .. }
+                        | Evidence::TorLinkClientHello(_)
+                        | Evidence::TorLinkCertificate(_)
+                )
+            })
+        })
+        .map(|(f, _)| f.client.ip())
+        .collect()
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PeerSummary {
+    pub endpoint: String,
+    /// Relay nickname and fingerprint when a list names it.
+    pub nickname: String,
+    pub fingerprint: String,
+    pub flows: u64,
+    pub bytes: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct HostSummary {
+    pub host: IpAddr,
+    /// Flows per verdict (tor, tor-directory, tor-transport, tor-exit).
+    pub verdicts: BTreeMap<&'static str, u64>,
+    pub flows: u64,
+    pub packets: u64,
+    pub bytes: u64,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    /// The relays, bridges or exits this host talked to (by bytes).
+    pub peers: Vec<PeerSummary>,
+}
+
+/// Groups Tor-verdict flows by local host: the client, except for `tor-exit` flows, where the
+/// local host is the server an exit connected to.
+pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
+    let mut hosts: BTreeMap<IpAddr, HostSummary> = BTreeMap::new();
+    for f in flows.iter().filter(|f| f.verdict != "none") {
+        let (local, peer) = if f.verdict == "tor-exit" { (f.server, f.client) } else { (f.client, f.server) };
+        let h = hosts.entry(local.ip()).or_insert_with(|| HostSummary {
+            host: local.ip(),
+            verdicts: BTreeMap::new(),
+            flows: 0,
+            packets: 0,
+            bytes: 0,
+            first_seen: f.first_seen,
+            last_seen: f.last_seen,
+            peers: Vec::new(),
+        });
+        *h.verdicts.entry(f.verdict).or_insert(0) += 1;
+        h.flows += 1;
+        h.packets += f.packets;
+        h.bytes += f.bytes;
+        h.first_seen = h.first_seen.min(f.first_seen);
+        h.last_seen = h.last_seen.max(f.last_seen);
+        let relay = f.evidence.iter().find(|e| e.get("nickname").is_some() || e.get("fingerprint").is_some());
+        let text = |key: &str| relay.and_then(|r| r.get(key)).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let endpoint = peer.to_string();
+        match h.peers.iter_mut().find(|p| p.endpoint == endpoint) {
+            Some(p) => {
+                p.flows += 1;
+                p.bytes += f.bytes;
+            }
+            None => h.peers.push(PeerSummary {
+                endpoint,
+                nickname: text("nickname"),
+                fingerprint: text("fingerprint"),
+                flows: 1,
+                bytes: f.bytes,
+            }),
+        }
+    }
+    let mut out: Vec<HostSummary> = hosts.into_values().collect();
+    for h in &mut out {
+        h.peers.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+    }
+    out.sort_by_key(|h| std::cmp::Reverse(h.bytes));
+    out
+}

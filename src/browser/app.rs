@@ -1,11 +1,17 @@
 //! The page: pick or drop captures (or try the sample), watch progress, read the answer.
 
 use super::components::capture_view::{CaptureDetail, CaptureSummary};
+use super::components::findings::Findings;
 use super::components::flow_table::FlowTable;
+use super::components::history::History;
 use super::components::job_list::JobList;
+use super::components::relay_lists::RelayLists;
 use super::download::save_text;
 use super::protocol::FromWorker;
-use super::state::{export_json, Action, AppState, FlowFilter, JobStatus};
+use super::state::{
+    export_json, relay_lists_in_use, tor_flow_count, Action, AppState, FlowFilter, HistoryItem, JobStatus,
+};
+use super::storage;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -16,6 +22,8 @@ use yew::prelude::*;
 
 pub fn start() {
     console_error_panic_hook::set_once();
+    // Offline once loaded: the service worker caches the page's own files.
+    let _ = gloo::utils::window().navigator().service_worker().register("./sw.js");
     yew::Renderer::<App>::new().render();
 }
 
@@ -39,6 +47,41 @@ struct Runner {
     worker: Option<LiveWorker>,
     running: Option<u32>,
     files: HashMap<u32, File>,
+    /// Relay lists the user loaded, sent with every job.
+    relay_lists: Vec<File>,
+}
+
+/// Reloads the history list from IndexedDB into the state.
+fn refresh_history(dispatch: UseReducerDispatcher<Store>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(entries) = storage::list().await {
+            let items = entries
+                .into_iter()
+                .map(|e| HistoryItem {
+                    id: e.id,
+                    date: e.date,
+                    file: e.file,
+                    size: e.size,
+                    tor_flows: e.tor_flows,
+                    report_json: Rc::from(e.report_json),
+                })
+                .collect();
+            dispatch.dispatch(Action::History(items));
+        }
+    });
+}
+
+/// Saves a finished report in the history (the report only, never the capture).
+fn save_history(file: String, size: u64, report_json: String, dispatch: UseReducerDispatcher<Store>) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let tor = serde_json::from_str::<serde_json::Value>(&report_json)
+            .map(|r| tor_flow_count(&r["captures"][0]) as u64)
+            .unwrap_or(0);
+        let date = String::from(js_sys::Date::new_0().to_iso_string());
+        if storage::add(&date, &file, size, tor, &report_json).await.is_ok() {
+            refresh_history(dispatch);
+        }
+    });
 }
 
 /// Where Trunk puts the worker's loader shim, relative to the page (works under a sub-path).
@@ -54,7 +97,10 @@ fn spawn_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Sto
                 let mut r = runner.borrow_mut();
                 if r.running == Some(msg.job()) {
                     r.running = None;
-                    r.files.remove(&msg.job());
+                    let file = r.files.remove(&msg.job());
+                    if let (FromWorker::Done { report_json, .. }, Some(file)) = (&msg, file) {
+                        save_history(file.name(), file.size() as u64, report_json.clone(), dispatch.clone());
+                    }
                 }
             }
             dispatch.dispatch(Action::Worker(msg));
@@ -116,8 +162,10 @@ pub fn app() -> Html {
                 }
                 (Some(worker), true, false, Some(file)) => {
                     let msg = js_sys::Object::new();
+                    let lists: js_sys::Array = runner.borrow().relay_lists.iter().collect();
                     let _ = js_sys::Reflect::set(&msg, &"job".into(), &JsValue::from(id));
                     let _ = js_sys::Reflect::set(&msg, &"file".into(), &file);
+                    let _ = js_sys::Reflect::set(&msg, &"relays".into(), &lists);
                     if worker.post_message(&msg).is_ok() {
                         runner.borrow_mut().running = Some(id);
                         dispatch.dispatch(Action::Started(id));
@@ -210,6 +258,52 @@ pub fn app() -> Html {
             dispatch.dispatch(Action::Cancel(id));
         })
     };
+    // History survives reloads: load it once at start.
+    {
+        let dispatch = store.dispatcher();
+        use_effect_with((), move |_| refresh_history(dispatch));
+    }
+    let on_relay_pick = {
+        let (runner, dispatch) = (runner.clone(), store.dispatcher());
+        Callback::from(move |e: Event| {
+            if let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
+                let files = files_of(input.files());
+                dispatch.dispatch(Action::RelayListsLoaded(files.iter().map(|f| f.name()).collect()));
+                runner.borrow_mut().relay_lists = files;
+                input.set_value("");
+            }
+        })
+    };
+    let on_reopen = {
+        let dispatch = store.dispatcher();
+        Callback::from(move |item: HistoryItem| {
+            dispatch.dispatch(Action::Reopen {
+                name: item.file.clone(),
+                size: item.size,
+                json: item.report_json.to_string(),
+            })
+        })
+    };
+    let on_delete = {
+        let dispatch = store.dispatcher();
+        Callback::from(move |id: f64| {
+            let dispatch = dispatch.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = storage::delete(id).await;
+                refresh_history(dispatch);
+            });
+        })
+    };
+    let on_clear = {
+        let dispatch = store.dispatcher();
+        Callback::from(move |()| {
+            let dispatch = dispatch.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = storage::clear().await;
+                refresh_history(dispatch);
+            });
+        })
+    };
     let on_select = {
         let dispatch = store.dispatcher();
         Callback::from(move |id: u32| dispatch.dispatch(Action::Select(id)))
@@ -255,6 +349,7 @@ pub fn app() -> Html {
                 </label>
                 <button class="secondary" data-testid="try-sample" onclick={on_sample.reform(|_| ())}>{ "try the sample" }</button>
             </section>
+            <RelayLists in_use={relay_lists_in_use(&state.jobs)} loaded={state.loaded_lists.clone()} on_pick={on_relay_pick} />
             <div data-testid="analysis-status" data-state={state.overall()} class="status" role="status" aria-live="polite">
                 { match state.overall() {
                     "idle" => "Nothing analysed yet.",
@@ -287,8 +382,10 @@ pub fn app() -> Html {
             }
             if let Some((_, name, report)) = selected {
                 <CaptureDetail name={name.clone()} report={report.clone()} />
+                <Findings report={report.clone()} />
                 <FlowTable report={report} filter={state.filter.clone()} on_filter={on_filter} />
             }
+            <History items={state.history.clone()} on_reopen={on_reopen} on_delete={on_delete} on_clear={on_clear} />
             <footer>{ format!("torsift {} · no network requests · ", env!("CARGO_PKG_VERSION")) }
                 <a href="https://github.com/" rel="noreferrer">{ "source" }</a></footer>
         </main>

@@ -11,7 +11,8 @@ pub const SLICE_BYTES: u64 = 4 << 20;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FromWorker {
-    /// The worker's wasm is loaded and it listens: messages posted before this would be lost.
+    /// The worker's wasm is loaded, the built-in relay index fetched, and it listens: messages
+    /// posted before this would be lost. `relay_lists` is how many built-in lists it holds.
     Ready,
     Progress {
         job: u32,

@@ -8,9 +8,22 @@ use std::rc::Rc;
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobStatus {
     Queued,
-    Running { bytes: u64, total: u64, packets: u64, flows: u64, elapsed_ms: f64 },
-    Done { report: Rc<Value>, json: Rc<str>, elapsed_ms: f64 },
-    Failed { message: String },
+    Running {
+        bytes: u64,
+        total: u64,
+        packets: u64,
+        flows: u64,
+        elapsed_ms: f64,
+    },
+    /// `report` is the capture's entry; `header` the report's relay lists and notes.
+    Done {
+        report: Rc<Value>,
+        header: Rc<Value>,
+        elapsed_ms: f64,
+    },
+    Failed {
+        message: String,
+    },
     Cancelled,
 }
 
@@ -56,6 +69,21 @@ pub struct AppState {
     pub filter: FlowFilter,
     /// The analysis worker has loaded and listens.
     pub worker_ready: bool,
+    /// Past analyses kept in the browser (newest first).
+    pub history: Vec<HistoryItem>,
+    /// Names of the relay lists the user loaded (sent with every job).
+    pub loaded_lists: Vec<String>,
+}
+
+/// One saved analysis (the report, never the capture).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryItem {
+    pub id: f64,
+    pub date: String,
+    pub file: String,
+    pub size: u64,
+    pub tor_flows: u64,
+    pub report_json: Rc<str>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +109,8 @@ pub enum Action {
     ClearJobs,
     /// The worker was stopped (cancel) or died: a new one must load before the next job.
     WorkerGone,
+    History(Vec<HistoryItem>),
+    RelayListsLoaded(Vec<String>),
 }
 
 /// Rows per page of the flow table: enough to scan, few enough to render instantly at 100k flows.
@@ -105,6 +135,8 @@ impl AppState {
             }),
             Action::Worker(FromWorker::Ready) => s.worker_ready = true,
             Action::WorkerGone => s.worker_ready = false,
+            Action::History(items) => s.history = items,
+            Action::RelayListsLoaded(names) => s.loaded_lists = names,
             Action::Worker(msg) => {
                 let id = msg.job();
                 s.set(id, |job| {
@@ -186,9 +218,16 @@ impl AppState {
     }
 }
 
+/// A one-capture `torsift.report/1` document → the capture's entry and the report's header.
 fn done_status(json: &str, elapsed_ms: f64) -> JobStatus {
     match serde_json::from_str::<Value>(json) {
-        Ok(report) => JobStatus::Done { report: Rc::new(report), json: Rc::from(json), elapsed_ms },
+        Ok(mut report) => {
+            let capture = report["captures"].as_array_mut().and_then(|c| c.pop()).unwrap_or(Value::Null);
+            if let Some(obj) = report.as_object_mut() {
+                obj.remove("captures");
+            }
+            JobStatus::Done { report: Rc::new(capture), header: Rc::new(report), elapsed_ms }
+        }
         Err(e) => JobStatus::Failed { message: format!("the worker's report could not be read: {e}") },
     }
 }
@@ -229,21 +268,35 @@ pub fn tor_flow_count(report: &Value) -> usize {
         .map_or(0, |f| f.iter().filter(|f| f["verdict"].as_str().unwrap_or("none") != "none").count())
 }
 
-/// The export document: every finished capture in one `torsift.report/1`, as the CLI prints it.
+/// The export document: every finished capture in one `torsift.report/1`, as the CLI prints it
+/// (header fields — schema, generator, relay lists, notes — from the latest capture).
 pub fn export_json(jobs: &[Job]) -> String {
-    let captures: Vec<Value> = jobs
-        .iter()
-        .filter_map(|j| match &j.status {
-            JobStatus::Done { report, .. } => Some((**report).clone()),
-            _ => None,
-        })
-        .collect();
-    let report = serde_json::json!({
+    let mut header = serde_json::json!({
         "schema": crate::analysis::report::SCHEMA,
         "generator": format!("torsift {}", env!("CARGO_PKG_VERSION")),
-        "captures": captures,
     });
-    serde_json::to_string_pretty(&report).unwrap_or_default()
+    let mut captures = Vec::new();
+    for j in jobs {
+        if let JobStatus::Done { report, header: h, .. } = &j.status {
+            captures.push((**report).clone());
+            header = (**h).clone();
+        }
+    }
+    if let Some(obj) = header.as_object_mut() {
+        obj.insert("captures".into(), Value::Array(captures));
+    }
+    serde_json::to_string_pretty(&header).unwrap_or_default()
+}
+
+/// The relay lists the latest finished capture was matched against.
+pub fn relay_lists_in_use(jobs: &[Job]) -> Vec<Value> {
+    jobs.iter()
+        .rev()
+        .find_map(|j| match &j.status {
+            JobStatus::Done { header, .. } => header["relay_lists"].as_array().cloned(),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 /// Flows of every finished capture as CSV, the same table as `torsift analyze --format csv`.
@@ -264,8 +317,9 @@ pub fn export_csv(jobs: &[Job]) -> String {
 mod tests {
     use super::*;
 
-    fn done(job: u32, json: &str) -> Action {
-        Action::Worker(FromWorker::Done { job, report_json: json.into(), elapsed_ms: 1.0 })
+    fn done(job: u32, capture: &str) -> Action {
+        let json = format!(r#"{{"schema":"torsift.report/1","relay_lists":[],"notes":[],"captures":[{capture}]}}"#);
+        Action::Worker(FromWorker::Done { job, report_json: json, elapsed_ms: 1.0 })
     }
 
     #[test]

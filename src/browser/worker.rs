@@ -1,24 +1,57 @@
-//! The analysis worker: receives `{job, file}`, reads the file in slices with `FileReaderSync`
-//! (never the whole file in memory), pushes each slice into the core, and posts progress and the
-//! final report back.
+//! The analysis worker: receives `{job, file, relays}`, reads the capture in slices with
+//! `FileReaderSync` (never the whole file in memory), pushes each slice into the core, and
+//! posts progress and the final report back. At start it fetches the built-in relay index
+//! (`relays.idx`, next to the page) once.
 
 use super::protocol::{FromWorker, SLICE_BYTES};
-use crate::analysis::{Analyzer, Limits};
-use js_sys::{Reflect, Uint8Array};
+use crate::analysis::tor::relays::{list, RelayIndex};
+use crate::analysis::{Analyzer, Limits, Report};
+use js_sys::{Array, Reflect, Uint8Array};
+use std::cell::RefCell;
+use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
+
+thread_local! {
+    static BUILTIN: RefCell<RelayIndex> = RefCell::new(RelayIndex::default());
+}
 
 pub fn start() {
     console_error_panic_hook::set_once();
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Some(index) = fetch_builtin(&scope).await {
+            BUILTIN.with(|b| *b.borrow_mut() = index);
+        }
+        listen(scope);
+    });
+}
+
+async fn fetch_builtin(scope: &DedicatedWorkerGlobalScope) -> Option<RelayIndex> {
+    let response: web_sys::Response =
+        JsFuture::from(scope.fetch_with_str("./relays.idx")).await.ok()?.dyn_into().ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
+    RelayIndex::from_blob(Uint8Array::new(&buffer).to_vec(), true)
+}
+
+fn listen(scope: DedicatedWorkerGlobalScope) {
     let replies = scope.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
         let job = Reflect::get(&data, &"job".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
         let file = Reflect::get(&data, &"file".into()).ok().and_then(|v| v.dyn_into::<File>().ok());
+        let lists: Vec<File> = Reflect::get(&data, &"relays".into())
+            .ok()
+            .and_then(|v| v.dyn_into::<Array>().ok())
+            .map(|a| a.iter().filter_map(|f| f.dyn_into::<File>().ok()).collect())
+            .unwrap_or_default();
         let reply = match file {
-            Some(file) => analyze(&replies, job, &file),
+            Some(file) => analyze(&replies, job, &file, &lists),
             None => FromWorker::Failed { job, message: "the page sent no file".into() },
         };
         post(&replies, &reply);
@@ -38,14 +71,32 @@ fn now(scope: &DedicatedWorkerGlobalScope) -> f64 {
     scope.performance().map(|p| p.now()).unwrap_or(0.0)
 }
 
-fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File) -> FromWorker {
+/// The built-in index plus the user's lists, parsed here (a bad line fails the job with
+/// `file:line: reason`).
+fn relay_index(reader: &FileReaderSync, lists: &[File]) -> Result<RelayIndex, String> {
+    let mut index = BUILTIN.with(|b| b.borrow().clone());
+    let mut parsed = Vec::new();
+    for f in lists {
+        let text =
+            reader.read_as_text(f).map_err(|_| format!("{}: the browser could not read the relay list", f.name()))?;
+        parsed.push(list::parse(&f.name(), &text).map_err(|e| e.to_string())?);
+    }
+    index.add_lists(&parsed)?;
+    Ok(index)
+}
+
+fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File, lists: &[File]) -> FromWorker {
     let started = now(scope);
     let reader = match FileReaderSync::new() {
         Ok(r) => r,
         Err(_) => return FromWorker::Failed { job, message: "this browser cannot read files in a worker".into() },
     };
+    let index = match relay_index(&reader, lists) {
+        Ok(index) => Arc::new(index),
+        Err(message) => return FromWorker::Failed { job, message },
+    };
     let total = file.size() as u64;
-    let mut analyzer = Analyzer::new(file.name(), Limits::default());
+    let mut analyzer = Analyzer::with_relays(file.name(), Limits::default(), index.clone());
     let mut buf = Vec::new();
     let mut pos = 0u64;
     while pos < total {
@@ -81,7 +132,7 @@ fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File) -> FromWor
             break;
         }
     }
-    let report = analyzer.finish();
+    let report = Report::new(vec![analyzer.finish()], &index);
     match serde_json::to_string(&report) {
         Ok(report_json) => FromWorker::Done { job, report_json, elapsed_ms: now(scope) - started },
         Err(e) => FromWorker::Failed { job, message: format!("the report could not be encoded: {e}") },

@@ -1,6 +1,9 @@
 //! One component per file; each takes props and emits callbacks, nothing else.
 
 pub mod capture_view;
+pub mod findings;
 pub mod flow_table;
 pub mod format;
+pub mod history;
 pub mod job_list;
+pub mod relay_lists;

@@ -12,8 +12,12 @@ use list::{ListKind, PortKind, RelayList};
 use std::borrow::Cow;
 use std::net::IpAddr;
 
-/// The embedded index (empty when the build found no relay sources).
+/// The embedded index (empty when the build found no relay sources). The page does not embed
+/// it: its worker fetches the same blob as a file (`relays.idx`), keeping the wasm small.
+#[cfg(not(target_arch = "wasm32"))]
 static BUILTIN: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/relays.idx"));
+#[cfg(target_arch = "wasm32")]
+static BUILTIN: &[u8] = &[];
 
 /// One dated list in the index.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -55,9 +59,10 @@ struct Layer {
     relays: Vec<RelayMeta>,
 }
 
-#[derive(Default)]
+/// Built-in and loaded lists; cloning shares the compiled layers.
+#[derive(Clone, Default)]
 pub struct RelayIndex {
-    layers: Vec<Layer>,
+    layers: Vec<std::sync::Arc<Layer>>,
 }
 
 impl std::fmt::Debug for RelayIndex {
@@ -162,7 +167,7 @@ impl RelayIndex {
     pub fn builtin() -> RelayIndex {
         let mut index = RelayIndex::default();
         if let Some(layer) = parse_layer(Cow::Borrowed(BUILTIN), true) {
-            index.layers.push(layer);
+            index.layers.push(std::sync::Arc::new(layer));
         }
         index
     }
@@ -179,7 +184,7 @@ impl RelayIndex {
 
     /// An index from a blob written by `blob::build` (the page fetches the built-in one).
     pub fn from_blob(bytes: Vec<u8>, builtin: bool) -> Option<RelayIndex> {
-        Some(RelayIndex { layers: vec![parse_layer(Cow::Owned(bytes), builtin)?] })
+        Some(RelayIndex { layers: vec![std::sync::Arc::new(parse_layer(Cow::Owned(bytes), builtin)?)] })
     }
 
     /// Adds lists loaded at run time.
@@ -187,7 +192,7 @@ impl RelayIndex {
         for chunk in lists.chunks(blob::MAX_SNAPSHOTS) {
             let blob = blob::build(chunk)?;
             let layer = parse_layer(Cow::Owned(blob), false).ok_or("the compiled relay list could not be read back")?;
-            self.layers.push(layer);
+            self.layers.push(std::sync::Arc::new(layer));
         }
         Ok(())
     }

@@ -1,0 +1,54 @@
+//! Tor findings grouped by local host: when, how much, through which relays or bridges.
+
+use super::format::{human_bytes, s, thousands, u};
+use serde_json::Value;
+use std::rc::Rc;
+use yew::prelude::*;
+
+#[derive(Properties, PartialEq)]
+pub struct Props {
+    pub report: Rc<Value>,
+}
+
+#[function_component(Findings)]
+pub fn findings(props: &Props) -> Html {
+    let hosts = props.report["hosts"].as_array().cloned().unwrap_or_default();
+    if hosts.is_empty() {
+        return html! {};
+    }
+    html! {
+        <section class="findings" aria-label="Tor findings by host" data-testid="findings">
+            <h2>{ "Who used Tor" }</h2>
+            { for hosts.iter().map(host) }
+        </section>
+    }
+}
+
+fn host(h: &Value) -> Html {
+    let verdicts = h["verdicts"].as_object().cloned().unwrap_or_default();
+    let peers = h["peers"].as_array().cloned().unwrap_or_default();
+    html! {
+        <article class="host" data-testid="host" data-host={s(&h["host"])}>
+            <h3>{ s(&h["host"]) }</h3>
+            <p class="numbers">
+                { format!("{} flows · {} · {} → {}", thousands(u(&h["flows"])), human_bytes(u(&h["bytes"])), s(&h["first_seen"]), s(&h["last_seen"])) }
+            </p>
+            <p>{ for verdicts.iter().map(|(k, v)| html!{ <span class="tag">{ format!("{k}: {}", u(v)) }</span> }) }</p>
+            <table>
+                <thead><tr><th>{ "peer (relay, bridge or exit)" }</th><th>{ "nickname" }</th><th>{ "fingerprint" }</th>
+                    <th class="num">{ "flows" }</th><th class="num">{ "bytes" }</th></tr></thead>
+                <tbody>
+                    { for peers.iter().take(50).map(|p| html!{
+                        <tr>
+                            <td class="addr">{ s(&p["endpoint"]) }</td>
+                            <td>{ s(&p["nickname"]) }</td>
+                            <td class="addr">{ s(&p["fingerprint"]) }</td>
+                            <td class="num">{ thousands(u(&p["flows"])) }</td>
+                            <td class="num">{ human_bytes(u(&p["bytes"])) }</td>
+                        </tr>
+                    }) }
+                </tbody>
+            </table>
+        </article>
+    }
+}

@@ -1,0 +1,108 @@
+//! Analysis history in IndexedDB: reports (never captures) with date, file name, size and Tor
+//! flow count. Survives reloads; one entry can be reopened or deleted, or all cleared.
+
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode};
+
+const DB: &str = "torsift";
+const STORE: &str = "history";
+
+/// One saved analysis.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub id: f64,
+    pub date: String,
+    pub file: String,
+    pub size: u64,
+    pub tor_flows: u64,
+    pub report_json: String,
+}
+
+/// Resolves when an IndexedDB request succeeds (with its result) or fails.
+async fn done(request: &IdbRequest) -> Result<JsValue, JsValue> {
+    let req = request.clone();
+    let promise = Promise::new(&mut |resolve: Function, reject: Function| {
+        let r = req.clone();
+        let ok = Closure::once_into_js(move || {
+            let _ = resolve.call1(&JsValue::NULL, &r.result().unwrap_or(JsValue::NULL));
+        });
+        let err = Closure::once_into_js(move || {
+            let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("IndexedDB request failed"));
+        });
+        req.set_onsuccess(Some(ok.unchecked_ref()));
+        req.set_onerror(Some(err.unchecked_ref()));
+    });
+    JsFuture::from(promise).await
+}
+
+async fn open() -> Result<IdbDatabase, JsValue> {
+    let factory = gloo::utils::window().indexed_db()?.ok_or("IndexedDB is not available")?;
+    let request = factory.open_with_u32(DB, 1)?;
+    let upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+        let db = e
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::IdbOpenDbRequest>().ok())
+            .and_then(|r| r.result().ok())
+            .and_then(|r| r.dyn_into::<IdbDatabase>().ok());
+        if let Some(db) = db {
+            let params = web_sys::IdbObjectStoreParameters::new();
+            params.set_auto_increment(true);
+            params.set_key_path(&JsValue::from_str("id"));
+            let _ = db.create_object_store_with_optional_parameters(STORE, &params);
+        }
+    });
+    request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let db = done(&request).await?;
+    drop(upgrade);
+    db.dyn_into()
+}
+
+fn store(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbObjectStore, JsValue> {
+    db.transaction_with_str_and_mode(STORE, mode)?.object_store(STORE)
+}
+
+pub async fn add(date: &str, file: &str, size: u64, tor_flows: u64, report_json: &str) -> Result<(), JsValue> {
+    let db = open().await?;
+    let entry = Object::new();
+    Reflect::set(&entry, &"date".into(), &date.into())?;
+    Reflect::set(&entry, &"file".into(), &file.into())?;
+    Reflect::set(&entry, &"size".into(), &(size as f64).into())?;
+    Reflect::set(&entry, &"tor_flows".into(), &(tor_flows as f64).into())?;
+    Reflect::set(&entry, &"report".into(), &report_json.into())?;
+    done(&store(&db, IdbTransactionMode::Readwrite)?.add(&entry)?).await?;
+    Ok(())
+}
+
+pub async fn list() -> Result<Vec<Entry>, JsValue> {
+    let db = open().await?;
+    let all: Array = done(&store(&db, IdbTransactionMode::Readonly)?.get_all()?).await?.dyn_into()?;
+    let get = |o: &JsValue, k: &str| Reflect::get(o, &k.into()).unwrap_or(JsValue::NULL);
+    let mut out: Vec<Entry> = all
+        .iter()
+        .map(|o| Entry {
+            id: get(&o, "id").as_f64().unwrap_or(0.0),
+            date: get(&o, "date").as_string().unwrap_or_default(),
+            file: get(&o, "file").as_string().unwrap_or_default(),
+            size: get(&o, "size").as_f64().unwrap_or(0.0) as u64,
+            tor_flows: get(&o, "tor_flows").as_f64().unwrap_or(0.0) as u64,
+            report_json: get(&o, "report").as_string().unwrap_or_default(),
+        })
+        .collect();
+    out.reverse(); // newest first
+    Ok(out)
+}
+
+pub async fn delete(id: f64) -> Result<(), JsValue> {
+    let db = open().await?;
+    done(&store(&db, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_f64(id))?).await?;
+    Ok(())
+}
+
+pub async fn clear() -> Result<(), JsValue> {
+    let db = open().await?;
+    done(&store(&db, IdbTransactionMode::Readwrite)?.clear()?).await?;
+    Ok(())
+}

@@ -1,0 +1,87 @@
+// End-to-end: relay lists, history, cancel, sub-path, hostile strings.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { execFileSync } from "node:child_process";
+import { serve, browser, openPage, waitFinished, cli, summaries, torCount, isLocal, shared, artifacts, root } from "./harness.mjs";
+
+let server, context;
+before(async () => { server = await serve(); context = await browser(); });
+after(async () => { await context?.close(); server?.close(); });
+
+const lab = (f) => path.join(shared, "captures/lab", f);
+const labLists = ["authority-auth1-cached-consensus", "client-cached-microdesc-consensus"]
+  .map((f) => path.join(shared, "captures/lab/directory-docs", f));
+
+test("loaded relay lists are used and listed, as with --relays", async () => {
+  const file = lab("tor-04-mixed.pcap");
+  const expected = cli([file], labLists.flatMap((l) => ["--relays", l]));
+  const { page, errors } = await openPage(context, server.url);
+  await page.setInputFiles('[data-testid="relay-list-input"]', labLists);
+  await page.setInputFiles('[data-testid="file-input"]', [file]);
+  await waitFinished(page);
+  const [s] = await summaries(page);
+  assert.equal(s.tor, torCount(expected.captures[0]));
+  await page.click('[data-testid="relay-lists"] summary');
+  const rows = await page.$$eval('[data-testid="relay-list"]', (rs) => rs.map((r) => r.textContent));
+  assert.equal(rows.length, expected.relay_lists.length);
+  for (const l of labLists) assert.ok(rows.some((r) => r.includes(path.basename(l)) && r.includes("loaded")), `${l} listed`);
+  // Relay evidence names the relay in the flow table, as in the CLI.
+  const orport = expected.captures[0].flows.find((f) => f.evidence.some((e) => e.kind === "relay-orport"));
+  await page.selectOption('[data-testid="verdict-filter"]', "tor");
+  const text = await page.textContent('[data-testid="flow-row"][data-client="' + orport.client + '"]');
+  assert.match(text, /ORPort of relay/);
+  await page.screenshot({ path: path.join(artifacts, "relay-lists.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("history survives a reload and reopens the report", async () => {
+  const file = path.join(shared, "captures/public/tor/ninjawill543_tor-syn-only_2022-10-26.pcapng");
+  const { page } = await openPage(context, server.url);
+  await page.setInputFiles('[data-testid="file-input"]', [file]);
+  await waitFinished(page);
+  await page.waitForSelector(`[data-testid="history-item"][data-file="${path.basename(file)}"]`);
+  await page.reload();
+  await page.waitForSelector(`[data-testid="history-item"][data-file="${path.basename(file)}"]`);
+  await page.click(`[data-testid="history-item"][data-file="${path.basename(file)}"] [data-testid="history-reopen"]`);
+  const [s] = await summaries(page);
+  const expected = cli([file]).captures[0];
+  assert.deepEqual(s, { file: path.basename(file), packets: expected.packets, flows: expected.flows.length, tor: torCount(expected) });
+  await page.screenshot({ path: path.join(artifacts, "history.png"), fullPage: true });
+  await page.click('[data-testid="history-clear"]');
+  await page.waitForSelector('[data-testid="history-item"]', { state: "detached" });
+  await page.close();
+});
+
+test("cancel stops a long analysis and the next file still works", async () => {
+  const big = path.join(artifacts, "big.pcap");
+  if (!fs.existsSync(big)) {
+    execFileSync(path.join(root, "target/release/torsift"), ["generate", "--packets", "600000", "--flows", "5000", "--payload", "1000", big]);
+  }
+  const { page } = await openPage(context, server.url);
+  await page.setInputFiles('[data-testid="file-input"]', [big]);
+  await page.waitForSelector('[data-testid="job"][data-state="running"]');
+  await page.click('[data-testid="cancel"]');
+  await page.waitForSelector('[data-testid="job"][data-state="cancelled"]');
+  const small = lab("tor-01-bootstrap.pcap");
+  await page.setInputFiles('[data-testid="file-input"]', [small]);
+  await page.waitForSelector(`[data-testid="capture-summary"][data-file="tor-01-bootstrap.pcap"]`);
+  const got = (await summaries(page)).find((s) => s.file === "tor-01-bootstrap.pcap");
+  assert.equal(got.packets, cli([small]).captures[0].packets);
+  await page.close();
+});
+
+test("works from a sub-path, as on GitHub Pages", async () => {
+  const sub = await serve(path.join(root, "dist"), "/torsift/");
+  const { page, requests, errors } = await openPage(context, sub.url);
+  await page.click('[data-testid="try-sample"]');
+  await waitFinished(page);
+  const [s] = await summaries(page);
+  assert.equal(s.packets, cli([path.join(root, "web/assets/sample.pcap")]).captures[0].packets);
+  assert.ok(requests.every((u) => u.startsWith(sub.url) || isLocal(u) && u.includes("/torsift/") || u.startsWith("blob:") || u.startsWith("data:")), requests.join("\n"));
+  assert.deepEqual(errors, []);
+  await page.close();
+  sub.close();
+});

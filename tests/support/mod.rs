@@ -226,3 +226,46 @@ pub fn torsift_conversations_without_fragments(report: &CaptureReport) -> BTreeM
     }
     map
 }
+
+/// A little-endian microsecond pcap of Ethernet frames with the given (seconds, frame) records.
+pub fn pcap_of(frames: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    pcap_with_header(frames, 65_535, 1)
+}
+
+pub fn pcap_with_header(frames: &[(u32, Vec<u8>)], snaplen: u32, link_type: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
+    out.extend_from_slice(&[2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&snaplen.to_le_bytes());
+    out.extend_from_slice(&link_type.to_le_bytes());
+    for (secs, frame) in frames {
+        out.extend_from_slice(&secs.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+        out.extend_from_slice(frame);
+    }
+    out
+}
+
+/// An Ethernet/IPv4/UDP frame.
+pub fn udp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .udp(sport, dport)
+        .write(&mut out, payload)
+        .unwrap();
+    out
+}
+
+/// An Ethernet/IPv4/TCP frame.
+pub fn tcp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .ipv4(src, dst, 64)
+        .tcp(sport, dport, seq, 65_535);
+    let b = if syn { b.syn() } else { b.ack(1) };
+    b.write(&mut out, payload).unwrap();
+    out
+}

@@ -5,12 +5,16 @@
 //! The crate is one pipeline, in data order (module order = data order):
 //!
 //! ```text
-//! capture → decode → flow → report
-//! (pcap,    (link, VLAN,  (table,    (serde model,
-//!  pcapng,   MPLS, PPPoE,  direction, JSON / CSV /
-//!  gzip)     IP, frags,    counters)  text)
+//! capture → decode → flow → tls / dns → tor: evidence → verdict → report
+//! (pcap,    (link,   (table,  (hellos,    (relay lists,  (per flow,  (serde model,
+//!  pcapng,   VLAN,    dir,     certs,      link traits,   per host,   JSON / CSV /
+//!  gzip)     IP,      stats)   records,    cells, dir,    confidence) text)
+//!            frags,            names)      transports)
 //!            tunnels)
 //! ```
+//!
+//! `capture`, `decode`, `flow`, `tls` and `dns` are mechanism and know nothing about Tor;
+//! `tor` is policy and parses no packets.
 //!
 //! [`analysis`] is the pure core: bytes go in with [`analysis::Analyzer::push`] in chunks of any
 //! size, [`analysis::Analyzer::finish`] returns a [`analysis::CaptureReport`]. It does no I/O,
@@ -24,6 +28,8 @@
 //! # Blind spots
 //!
 //! - Link types other than those listed in the README are counted, not decoded.
+//! - Bridges and pluggable transports are in no public relay list; obfs4 is only suspected.
+//! - Relay lists age; TLS 1.3 hides certificates; a snaplen that cuts payloads hides handshakes.
 //! - Flows evicted from a full table are counted (`flow_table.flows_evicted`), not listed.
 //! - A frame cut short by a small snaplen still counts, with the bytes it declares on the wire.
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets and runs each for SECONDS (default 30), seeding the corpora from the
+# shared captures and relay documents (copied at run time, never committed). A crash fails the
+# run; libFuzzer writes the input to tests/fuzz/artifacts/<target>/, which then becomes a named
+# regression test in tests/fuzz_regressions.rs.
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-30}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(capture_chunks gzip_input decode_frame tls_stream relay_list)
+cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+cargo +nightly fuzz build -O --fuzz-dir tests/fuzz
+shared=../shared
+seed() { # seed TARGET PREFIX_BYTE FILE...
+  local dir="tests/fuzz/corpus/$1" prefix=$2; shift 2
+  mkdir -p "$dir"
+  for f in "$@"; do
+    out="$dir/seed-$(basename "$f")"
+    [ -f "$out" ] && continue
+    { printf "\\x$prefix"; head -c 65536 "$f"; } > "$out"
+  done
+}
+small=$(find "$shared/captures/public" -type f -size -64k \( -name '*.pcap' -o -name '*.pcapng' -o -name '*.bin' \) | sort)
+seed capture_chunks 07 $small
+seed decode_frame 01 $small
+seed tls_stream 16 $small
+mkdir -p tests/fuzz/corpus/gzip_input
+for f in $(find "$shared/captures" -name '*.gz'); do tail -c +11 "$f" | head -c 65536 > "tests/fuzz/corpus/gzip_input/seed-$(basename "$f")"; done
+seed relay_list 03 $(find "$shared/relays" "$shared/captures/lab/directory-docs" -type f -name '*consensus*' -o -type f -name '*.lst' -o -type f -name '*exit*' | sort)
+for t in "${targets[@]}"; do
+  echo "== fuzzing $t for ${seconds}s"
+  cargo +nightly fuzz run -O --fuzz-dir tests/fuzz "$t" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|SUMMARY|ERROR|panicked" || true
+  if ls "tests/fuzz/artifacts/$t"/crash-* "tests/fuzz/artifacts/$t"/timeout-* "tests/fuzz/artifacts/$t"/oom-* >/dev/null 2>&1; then
+    echo "fuzz target $t found a failing input: tests/fuzz/artifacts/$t/"; exit 1
+  fi
+done

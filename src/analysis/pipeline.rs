@@ -99,10 +99,11 @@ impl Analyzer {
     /// Feeds the next chunk of the file. After an error, further chunks are ignored and the same
     /// error is returned; `finish` still reports everything read before it.
     pub fn push(&mut self, chunk: &[u8]) -> Result<Progress, CaptureError> {
+        // Counted even after an error: `file_bytes` is the size of the file as given.
+        self.input_bytes += chunk.len() as u64;
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        self.input_bytes += chunk.len() as u64;
         let result = self.route(chunk);
         if let Err(e) = result {
             self.error = Some(e.clone());

@@ -32,7 +32,7 @@ seed relay_list 03 $(find "$shared/relays" "$shared/captures/lab/directory-docs"
 for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   cargo +nightly fuzz run -O --fuzz-dir tests/fuzz "$t" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|SUMMARY|ERROR|panicked" || true
-  if ls "tests/fuzz/artifacts/$t"/crash-* "tests/fuzz/artifacts/$t"/timeout-* "tests/fuzz/artifacts/$t"/oom-* >/dev/null 2>&1; then
+  if [ -n "$(find "tests/fuzz/artifacts/$t" -type f \( -name 'crash-*' -o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null)" ]; then
     echo "fuzz target $t found a failing input: tests/fuzz/artifacts/$t/"; exit 1
   fi
 done

@@ -18,3 +18,6 @@ trunk build --release --offline
 
 echo "== browser end-to-end tests (headless Chromium)"
 node --test tests/e2e/
+
+echo "== fuzz targets: build, and run each briefly (tests/fuzz/run.sh SECONDS for longer runs)"
+bash tests/fuzz/run.sh "${FUZZ_SECONDS:-20}"

@@ -39,6 +39,11 @@ trunk --version 2>/dev/null | grep -q '^trunk 0\.21\.' || cargo install trunk --
 wbg=$(awk '$0=="name = \"wasm-bindgen\""{getline; gsub(/"/,"",$3); print $3}' Cargo.lock)
 wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wbg" || cargo install wasm-bindgen-cli --version "$wbg"
 
+# Fuzzing: cargo-fuzz on the nightly toolchain (preinstalled here; rustup cannot fetch others).
+if [ "$mode" = all ]; then
+  cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+fi
+
 # npm tools, pinned in package-lock.json: wasm-opt (binaryen 132; Debian's 108 cannot read
 # wasm-bindgen's output) and playwright-core (drives the system Chromium; downloads nothing).
 if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_modules/playwright-core ]; then

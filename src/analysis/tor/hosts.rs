@@ -54,7 +54,20 @@ pub struct HostSummary {
     pub last_seen: Timestamp,
     /// The relays, bridges or exits this host talked to (by bytes).
     pub peers: Vec<PeerSummary>,
+    /// When each Tor flow was active (for a timeline; at most 500, the largest).
+    pub spans: Vec<Span>,
 }
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Span {
+    pub verdict: &'static str,
+    pub first_seen: Timestamp,
+    pub last_seen: Timestamp,
+    pub bytes: u64,
+}
+
+/// Spans kept per host: enough for a readable timeline.
+const MAX_SPANS: usize = 500;
 
 /// Groups Tor-verdict flows by local host: the client, except for `tor-exit` flows, where the
 /// local host is the server an exit connected to.
@@ -71,7 +84,9 @@ pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
             first_seen: f.first_seen,
             last_seen: f.last_seen,
             peers: Vec::new(),
+            spans: Vec::new(),
         });
+        h.spans.push(Span { verdict: f.verdict, first_seen: f.first_seen, last_seen: f.last_seen, bytes: f.bytes });
         *h.verdicts.entry(f.verdict).or_insert(0) += 1;
         h.flows += 1;
         h.packets += f.packets;
@@ -98,6 +113,9 @@ pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
     let mut out: Vec<HostSummary> = hosts.into_values().collect();
     for h in &mut out {
         h.peers.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+        h.spans.sort_by_key(|s| std::cmp::Reverse(s.bytes));
+        h.spans.truncate(MAX_SPANS);
+        h.spans.sort_by_key(|s| s.first_seen);
     }
     out.sort_by_key(|h| std::cmp::Reverse(h.bytes));
     out

@@ -46,9 +46,19 @@ pub struct DetailProps {
 pub fn capture_detail(props: &DetailProps) -> Html {
     let r = &props.report;
     let tor = tor_flow_count(r);
+    let hosts = r["hosts"].as_array().cloned().unwrap_or_default();
+    let best = ["high", "medium", "low"]
+        .into_iter()
+        .find(|c| r["flows"].as_array().is_some_and(|f| f.iter().any(|f| f["confidence"] == *c)))
+        .unwrap_or("low");
+    let tor_bytes: u64 = hosts.iter().map(|h| u(&h["bytes"])).sum();
+    let first = hosts.iter().filter_map(|h| h["first_seen"].as_str()).min().unwrap_or("").to_string();
+    let last = hosts.iter().filter_map(|h| h["last_seen"].as_str()).max().unwrap_or("").to_string();
     let banner = if tor > 0 {
         html! { <div class="banner tor" role="status" data-testid="verdict-banner" data-verdict="tor">
-            <strong>{ format!("Tor seen: {tor} flow(s)") }</strong>{ " — see the flows marked below and their evidence." }
+            <strong>{ format!("Tor seen: {tor} flow(s) from {} host(s)", hosts.len()) }</strong>
+            { format!(" ({}), {first} → {last}; strongest evidence: {best} confidence. Who, through which relays, and why: below.",
+                human_bytes(tor_bytes)) }
         </div> }
     } else {
         html! { <div class="banner clean" role="status" data-testid="verdict-banner" data-verdict="none">

@@ -1,0 +1,163 @@
+//! Each evidence kind on byte-exact inputs cut from real captures at test time. tshark does the
+//! cutting (frames and TCP payloads by its own dissection) and gives the independent facts (SNI,
+//! certificate names); torsift's parsers and Tor checks run on the same bytes.
+//! Provenance: shared/captures/lab (real tor 0.4.9.11 on a private network, see its README) and
+//! shared/captures/public/nontor (see MANIFEST.md).
+
+mod support;
+
+use std::process::Command;
+use support::*;
+use torsift::analysis::tls::{cert, handshake};
+use torsift::analysis::tor::{cells, link};
+
+/// (frame, TCP payload bytes, fields…) of frames matching `filter`, from tshark.
+fn cut(capture: &str, filter: &str, fields: &[&str]) -> Vec<(u64, Vec<u8>, Vec<String>)> {
+    require_tool("tshark");
+    let path = shared_dir().join("captures").join(capture);
+    let mut cmd = Command::new("tshark");
+    cmd.arg("-r").arg(&path).args([
+        "-Y",
+        filter,
+        "-T",
+        "fields",
+        "-E",
+        "separator=/t",
+        "-e",
+        "frame.number",
+        "-e",
+        "tcp.payload",
+    ]);
+    for f in fields {
+        cmd.args(["-e", f]);
+    }
+    let out = cmd.output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let cols: Vec<&str> = l.split('\t').collect();
+            let bytes =
+                (0..cols[1].len() / 2).map(|i| u8::from_str_radix(&cols[1][2 * i..2 * i + 2], 16).unwrap()).collect();
+            (cols[0].parse().unwrap(), bytes, cols[2..].iter().map(|s| s.to_string()).collect())
+        })
+        .collect()
+}
+
+fn hellos(capture: &str) -> Vec<(u64, handshake::ClientHello, String)> {
+    cut(capture, "tls.handshake.type == 1 && !tcp.analysis.retransmission", &["tls.handshake.extensions_server_name"])
+        .into_iter()
+        .filter_map(|(frame, payload, f)| {
+            let msgs = handshake::handshake_messages(&payload);
+            let body = msgs.iter().find(|(t, _)| *t == 1)?.1.clone();
+            Some((frame, handshake::parse_client_hello(&body)?, f[0].clone()))
+        })
+        .collect()
+}
+
+#[test]
+fn tor_client_hellos_from_the_lab() {
+    let found = hellos("lab/tor-01-bootstrap.pcap");
+    assert!(found.len() >= 20, "tshark found {} ClientHellos", found.len());
+    for (frame, hello, tshark_sni) in &found {
+        assert_eq!(hello.sni.as_deref(), Some(tshark_sni.as_str()), "frame {frame}: SNI as tshark reads it");
+        assert!(hello.alpn.is_empty());
+        let tor = link::tor_client_hello(hello, |_| false);
+        assert!(tor.is_some(), "frame {frame}: {tshark_sni} is tor's link ClientHello");
+        assert!(tor.unwrap().ja4.starts_with("t1"), "TLS 1.2 or 1.3 JA4");
+        // Had the name been looked up in DNS, it would not count.
+        assert!(link::tor_client_hello(hello, |_| true).is_none());
+    }
+}
+
+#[test]
+fn ordinary_client_hellos_are_not_tor() {
+    for capture in [
+        "lab/nontor-05-control.pcap",
+        "public/nontor/ndpi_443-firefox.pcap",
+        "public/nontor/zeek_tls13-ech.pcap",
+        "public/nontor/zeek_tls_chrome-1250-x25519-kyber.pcap",
+        "public/nontor/ndpi_443-curl.pcap",
+    ] {
+        let found = hellos(capture);
+        assert!(!found.is_empty(), "{capture}: tshark found ClientHellos");
+        for (frame, hello, tshark_sni) in found {
+            if !tshark_sni.is_empty() {
+                assert_eq!(hello.sni.as_deref(), Some(tshark_sni.as_str()), "{capture} frame {frame}");
+            }
+            assert!(link::tor_client_hello(&hello, |_| false).is_none(), "{capture} frame {frame}: {tshark_sni}");
+        }
+    }
+}
+
+/// Certificate chains as tshark reassembles and cuts them (DER of each certificate), with the
+/// names tshark reads from them.
+fn certificates(capture: &str) -> Vec<(u64, Vec<cert::Certificate>, String)> {
+    cut(capture, "tls.handshake.type == 11", &["tls.handshake.certificate", "x509sat.uTF8String"])
+        .into_iter()
+        .map(|(frame, _, f)| {
+            let chain = f[0]
+                .split(',')
+                .filter_map(|hex| {
+                    let der: Vec<u8> =
+                        (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+                    cert::parse_certificate(&der)
+                })
+                .collect();
+            (frame, chain, f.get(1).cloned().unwrap_or_default())
+        })
+        .collect()
+}
+
+#[test]
+fn tor_link_certificate_from_the_lab_tls12_relay() {
+    // middle2 ran with OpenSSL capped at TLS 1.2, so its link certificate is visible.
+    let found = certificates("lab/tor-01-bootstrap.pcap");
+    assert!(!found.is_empty(), "tshark found certificate messages");
+    for (frame, chain, tshark_names) in found {
+        let leaf = chain.first().unwrap_or_else(|| panic!("frame {frame}: no certificate parsed"));
+        // tshark lists issuer then subject names: "www.<x>.com,www.<y>.net"
+        let (issuer, subject) = tshark_names.split_once(',').unwrap();
+        assert_eq!(leaf.subject_cn.as_deref(), Some(subject), "frame {frame}");
+        assert_eq!(leaf.issuer_cn.as_deref(), Some(issuer), "frame {frame}");
+        let tor = link::tor_certificate(&chain)
+            .unwrap_or_else(|| panic!("frame {frame}: {leaf:?} is tor's link certificate"));
+        assert!(tor.not_before.unwrap().ends_with("T00:00:00Z"));
+    }
+}
+
+#[test]
+fn ordinary_certificates_are_not_tor() {
+    for capture in [
+        "lab/nontor-05-control.pcap",
+        "public/nontor/ndpi_selfsigned_null-loopback.pcap",
+        "public/nontor/ndpi_443-curl.pcap",
+    ] {
+        let found = certificates(capture);
+        assert!(!found.is_empty(), "{capture}: tshark found certificates");
+        for (frame, chain, names) in found {
+            assert!(!chain.is_empty(), "{capture} frame {frame}: parsed");
+            assert!(link::tor_certificate(&chain).is_none(), "{capture} frame {frame}: {names}");
+        }
+    }
+}
+
+#[test]
+fn cell_sized_records_need_the_pattern() {
+    use torsift::analysis::tls::records::RecordStats;
+    let stats = |lengths: Vec<(u16, u32)>| RecordStats {
+        application_data_records: lengths.iter().map(|(_, n)| u64::from(*n)).sum(),
+        application_data_lengths: lengths,
+        ..Default::default()
+    };
+    // A Tor flow seen mid-stream in tor-04-mixed.pcap (lengths as torsift and tshark's
+    // tls.record.length agree): mostly 4065 and 531 with chunk tails.
+    let tor = cells::cell_records(
+        &stats(vec![(4065, 20), (531, 11), (595, 11), (81, 1)]),
+        &stats(vec![(531, 14), (1045, 2), (1559, 1)]),
+    );
+    assert!(tor.is_some_and(|c| !c.few && c.share > 0.75));
+    // Ordinary HTTPS downloads (nontor-05-control.pcap): full 16401-byte records.
+    assert!(cells::cell_records(&stats(vec![(16401, 64), (266, 2), (38, 1)]), &stats(vec![(19, 1), (69, 1)])).is_none());
+    // One stray 531 among many ordinary records is not enough.
+    assert!(cells::cell_records(&stats(vec![(531, 1), (1200, 30)]), &stats(vec![])).is_none());
+}

@@ -302,7 +302,8 @@ impl Stages {
 /// Hands a segment's bytes to the content observers: TCP stream heads and TLS records, DNS.
 fn observe_contents(limits: &Limits, totals: &mut Totals, flow: &mut Flow, direction: Direction, seg: &Segment<'_>) {
     match seg.transport {
-        Transport::Tcp if !seg.is_fragment => {
+        // Segments without payload (pure ACKs) show nothing to the observers.
+        Transport::Tcp if !seg.is_fragment && !flow.stream_settled && !seg.payload.is_empty() => {
             if flow.stream.is_none() {
                 if totals.head_bytes >= limits.max_head_bytes_total {
                     totals.heads_refused += 1;
@@ -315,6 +316,7 @@ fn observe_contents(limits: &Limits, totals: &mut Totals, flow: &mut Flow, direc
                 let before = stream.head_bytes();
                 stream.segment(direction, seg.tcp_seq, seg.tcp_flags & 0x02 != 0, seg.payload);
                 totals.head_bytes += stream.head_bytes().saturating_sub(before);
+                flow.stream_settled = stream.settled();
             }
         }
         Transport::Udp if seg.sport == 53 || seg.dport == 53 => {

@@ -80,6 +80,8 @@ pub struct Flow {
     /// The start of each TCP direction and its TLS records (None for UDP, or when the head
     /// budget was spent).
     pub stream: Option<Box<crate::analysis::tls::StreamObserver>>,
+    /// The stream observer has seen all it can use (see `StreamObserver::settled`).
+    pub stream_settled: bool,
     /// DNS names this flow asked about (UDP port 53; a few).
     pub dns_names: Vec<String>,
 }
@@ -159,6 +161,7 @@ impl FlowTable {
                 fragments: 0,
                 fragment_bytes: 0,
                 stream: None,
+                stream_settled: false,
                 dns_names: Vec::new(),
             }
         });

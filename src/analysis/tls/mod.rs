@@ -41,7 +41,13 @@ pub struct StreamObserver {
     /// The server sent payload before the client did (a server-speaks-first protocol, or a
     /// flow seen mid-stream).
     pub server_spoke_first: bool,
+    payload_segments: u32,
 }
+
+/// Payload segments after which a stream that never showed a TLS record is left alone: its head
+/// is kept, but nothing later can change what it shows (saves the per-packet work on bulk
+/// non-TLS transfers).
+const GIVE_UP_AFTER_SEGMENTS: u32 = 16;
 
 fn entropy(bytes: &[u8]) -> f32 {
     if bytes.is_empty() {
@@ -67,6 +73,14 @@ impl StreamObserver {
         StreamObserver { max_head, max_plain_head, ..Default::default() }
     }
 
+    /// True once the stream can show nothing new: no TLS record in its first segments, and its
+    /// heads are complete.
+    pub fn settled(&self) -> bool {
+        self.payload_segments >= GIVE_UP_AFTER_SEGMENTS
+            && self.to_server.records.stats_records() == 0
+            && self.to_client.records.stats_records() == 0
+    }
+
     /// Bytes held in the heads of both directions.
     pub fn head_bytes(&self) -> usize {
         self.to_server.head.capacity() + self.to_client.head.capacity()
@@ -84,6 +98,7 @@ impl StreamObserver {
         if payload.is_empty() {
             return;
         }
+        self.payload_segments = self.payload_segments.saturating_add(1);
         if first_payload && direction == Direction::ToClient {
             self.server_spoke_first = true;
         }
@@ -115,11 +130,12 @@ impl StreamObserver {
         d.records.feed(data);
         if !d.head_closed {
             // Keep a handshake whole; of anything else (or once application data flows) only
-            // enough to read a request line.
-            let max_head = if d.records.in_handshake() { max_handshake } else { max_plain };
+            // enough to read a client's request line, and nothing of a server's.
+            let plain = if direction == Direction::ToServer { max_plain } else { 0 };
+            let max_head = if d.records.in_handshake() { max_handshake } else { plain };
             let room = max_head.saturating_sub(d.head.len());
             d.head.extend_from_slice(data.get(..data.len().min(room)).unwrap_or_default());
-            if d.head.len() >= max_head || !d.records.in_handshake() && d.head.len() >= max_plain {
+            if d.head.len() >= max_head || !d.records.in_handshake() && d.head.len() >= plain {
                 d.head_closed = true;
                 d.head.shrink_to_fit();
             }

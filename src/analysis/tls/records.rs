@@ -56,6 +56,11 @@ fn plausible(header: &[u8]) -> Option<(u8, usize)> {
 }
 
 impl RecordTracker {
+    /// Records seen so far.
+    pub fn stats_records(&self) -> u64 {
+        self.records
+    }
+
     /// Still in the handshake: in sync and no application data yet.
     pub fn in_handshake(&self) -> bool {
         self.app_records == 0 && !matches!(self.state, State::Lost)

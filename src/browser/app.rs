@@ -9,7 +9,8 @@ use super::components::relay_lists::RelayLists;
 use super::download::save_text;
 use super::protocol::FromWorker;
 use super::state::{
-    export_json, relay_lists_in_use, tor_flow_count, Action, AppState, FlowFilter, HistoryItem, JobStatus,
+    cross_capture, export_json, relay_lists_in_use, tor_flow_count, Action, AppState, FlowFilter, HistoryItem,
+    JobStatus,
 };
 use super::storage;
 use std::cell::RefCell;
@@ -378,6 +379,7 @@ pub fn app() -> Html {
                             }) }
                         </tbody>
                     </table>
+                    { cross_view(&state.jobs) }
                 </section>
             }
             if let Some((_, name, report)) = selected {
@@ -403,4 +405,26 @@ async fn fetch_sample() -> Option<File> {
     let blob: web_sys::Blob =
         wasm_bindgen_futures::JsFuture::from(response.blob().ok()?).await.ok()?.dyn_into().ok()?;
     File::new_with_blob_sequence(&js_sys::Array::of1(&blob), "sample.pcap").ok()
+}
+
+/// Hosts and relays that appear in more than one capture of the batch.
+fn cross_view(jobs: &[super::state::Job]) -> Html {
+    let (hosts, relays) = cross_capture(jobs);
+    if hosts.is_empty() && relays.is_empty() {
+        return html! {};
+    }
+    let rows = |kind: &'static str, items: Vec<(String, Vec<String>)>| {
+        items
+            .into_iter()
+            .map(move |(addr, files)| html! { <tr><td>{ kind }</td><td class="addr">{ addr }</td><td>{ files.join(", ") }</td></tr> })
+    };
+    html! {
+        <div class="cross" data-testid="cross-capture">
+            <h3>{ "In more than one capture" }</h3>
+            <table>
+                <thead><tr><th>{ "what" }</th><th>{ "address" }</th><th>{ "captures" }</th></tr></thead>
+                <tbody>{ for rows("Tor host", hosts) }{ for rows("relay / bridge", relays) }</tbody>
+            </table>
+        </div>
+    }
 }

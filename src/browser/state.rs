@@ -288,6 +288,32 @@ pub fn export_json(jobs: &[Job]) -> String {
     serde_json::to_string_pretty(&header).unwrap_or_default()
 }
 
+/// Tor hosts and their peers (relays, bridges, exits) that appear in more than one finished
+/// capture: (address, files it appears in), for the batch view.
+pub fn cross_capture(jobs: &[Job]) -> (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>) {
+    use std::collections::BTreeMap;
+    let mut hosts: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut peers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for j in jobs {
+        let JobStatus::Done { report, .. } = &j.status else { continue };
+        for h in report["hosts"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            let files = hosts.entry(h["host"].as_str().unwrap_or("").to_string()).or_default();
+            if !files.contains(&j.name) {
+                files.push(j.name.clone());
+            }
+            for p in h["peers"].as_array().map(Vec::as_slice).unwrap_or_default() {
+                let ip = p["endpoint"].as_str().unwrap_or("").rsplit_once(':').map_or("", |(ip, _)| ip).to_string();
+                let files = peers.entry(ip).or_default();
+                if !files.contains(&j.name) {
+                    files.push(j.name.clone());
+                }
+            }
+        }
+    }
+    let several = |m: BTreeMap<String, Vec<String>>| m.into_iter().filter(|(_, f)| f.len() > 1).collect();
+    (several(hosts), several(peers))
+}
+
 /// The relay lists the latest finished capture was matched against.
 pub fn relay_lists_in_use(jobs: &[Job]) -> Vec<Value> {
     jobs.iter()
@@ -364,6 +390,21 @@ mod tests {
         let f = FlowFilter { text: "8.8.8".into(), ..Default::default() };
         assert_eq!(filtered_flows(&report, &f).len(), 1);
         assert_eq!(tor_flow_count(&report), 1);
+    }
+
+    #[test]
+    fn hosts_and_relays_seen_in_several_captures() {
+        let cap = |host: &str, peer: &str| {
+            format!(r#"{{"flows":[],"hosts":[{{"host":"{host}","peers":[{{"endpoint":"{peer}"}}]}}]}}"#)
+        };
+        let s = AppState::default()
+            .apply(Action::Enqueue(vec![("a".into(), 1), ("b".into(), 1), ("c".into(), 1)]))
+            .apply(done(0, &cap("10.0.0.1", "1.2.3.4:443")))
+            .apply(done(1, &cap("10.0.0.2", "1.2.3.4:9001")))
+            .apply(done(2, &cap("10.0.0.1", "5.6.7.8:443")));
+        let (hosts, relays) = cross_capture(&s.jobs);
+        assert_eq!(hosts, vec![("10.0.0.1".to_string(), vec!["a".to_string(), "c".to_string()])]);
+        assert_eq!(relays, vec![("1.2.3.4".to_string(), vec!["a".to_string(), "b".to_string()])]);
     }
 
     #[test]

@@ -85,3 +85,43 @@ test("works from a sub-path, as on GitHub Pages", async () => {
   await page.close();
   sub.close();
 });
+
+/** A pcap with one TCP segment carrying a TLS ClientHello whose SNI is `sni`. */
+function helloCapture(sni) {
+  const name = Buffer.from(sni);
+  const ext = Buffer.concat([Buffer.from([0, 0]), u16(name.length + 5), u16(name.length + 3), Buffer.from([0]), u16(name.length), name]);
+  const body = Buffer.concat([Buffer.from([3, 3]), Buffer.alloc(32), Buffer.from([0]), Buffer.from([0, 2, 0x13, 0x01, 1, 0]), u16(ext.length), ext]);
+  const hs = Buffer.concat([Buffer.from([1, 0]), u16(body.length), body]);
+  const record = Buffer.concat([Buffer.from([22, 3, 1]), u16(hs.length), hs]);
+  const tcp = Buffer.concat([u16(40000), u16(443), u32(1), u32(0), Buffer.from([0x50, 0x18]), u16(65535), Buffer.alloc(4)]);
+  const ipPayload = Buffer.concat([tcp, record]);
+  const ip = Buffer.concat([Buffer.from([0x45, 0]), u16(20 + ipPayload.length), Buffer.from([0, 1, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])]);
+  const frame = Buffer.concat([Buffer.alloc(12, 2), Buffer.from([8, 0]), ip, ipPayload]);
+  const header = Buffer.from("d4c3b2a1020004000000000000000000ffff000001000000", "hex");
+  const rec = Buffer.concat([u32le(1), u32le(0), u32le(frame.length), u32le(frame.length)]);
+  return Buffer.concat([header, rec, frame]);
+}
+function u16(n) { const b = Buffer.alloc(2); b.writeUInt16BE(n); return b; }
+function u32(n) { const b = Buffer.alloc(4); b.writeUInt32BE(n); return b; }
+function u32le(n) { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; }
+
+test("capture strings and file names are shown as text, never run", async () => {
+  const sni = `<img src=x onerror="window.__pwned=1">"><script>window.__pwned=2</script>`;
+  const file = path.join(artifacts, `<b>odd" name'.pcap`);
+  fs.writeFileSync(file, helloCapture(sni));
+  const { page, errors } = await openPage(context, server.url);
+  let dialogs = 0;
+  page.on("dialog", (d) => { dialogs++; d.dismiss(); });
+  await page.setInputFiles('[data-testid="file-input"]', [file]);
+  await waitFinished(page);
+  await page.click('[data-testid="flow-row"]');
+  const detail = await page.textContent('[data-testid="flow-detail"]');
+  assert.ok(detail.includes(sni), "the SNI is shown literally");
+  assert.equal(await page.evaluate(() => window.__pwned), undefined);
+  assert.equal(await page.$$eval("img", (imgs) => imgs.length), 0);
+  assert.equal(await page.getAttribute('[data-testid="capture-summary"]', "data-file"), path.basename(file));
+  assert.equal(dialogs, 0);
+  assert.deepEqual(errors, []);
+  await page.screenshot({ path: path.join(artifacts, "hostile-strings.png"), fullPage: true });
+  await page.close();
+});

@@ -38,6 +38,8 @@ pub struct PeerSummary {
     /// Relay nickname and fingerprint when a list names it.
     pub nickname: String,
     pub fingerprint: String,
+    /// Two-letter country code when the list gives one.
+    pub country: String,
     pub flows: u64,
     pub bytes: u64,
 }
@@ -105,6 +107,7 @@ pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
                 endpoint,
                 nickname: text("nickname"),
                 fingerprint: text("fingerprint"),
+                country: text("country"),
                 flows: 1,
                 bytes: f.bytes,
             }),

@@ -36,7 +36,7 @@ fn host(h: &Value) -> Html {
             <p>{ for verdicts.iter().map(|(k, v)| html!{ <span class="tag">{ format!("{k}: {}", u(v)) }</span> }) }</p>
             { timeline(h) }
             <table>
-                <thead><tr><th>{ "peer (relay, bridge or exit)" }</th><th>{ "nickname" }</th><th>{ "fingerprint" }</th>
+                <thead><tr><th>{ "peer (relay, bridge or exit)" }</th><th>{ "nickname" }</th><th>{ "fingerprint" }</th><th>{ "country" }</th>
                     <th class="num">{ "flows" }</th><th class="num">{ "bytes" }</th></tr></thead>
                 <tbody>
                     { for peers.iter().take(50).map(|p| html!{
@@ -44,6 +44,7 @@ fn host(h: &Value) -> Html {
                             <td class="addr">{ s(&p["endpoint"]) }</td>
                             <td>{ s(&p["nickname"]) }</td>
                             <td class="addr">{ s(&p["fingerprint"]) }</td>
+                            <td>{ s(&p["country"]) }</td>
                             <td class="num">{ thousands(u(&p["flows"])) }</td>
                             <td class="num">{ human_bytes(u(&p["bytes"])) }</td>
                         </tr>

@@ -80,7 +80,7 @@ pub fn flow_table(props: &Props) -> Html {
                     <th class="num">{ "packets" }</th><th class="num">{ "bytes" }</th><th>{ "first seen" }</th><th>{ "evidence" }</th>
                 </tr></thead>
                 <tbody>
-                    { for shown.map(|flow| row(flow)) }
+                    { for shown.map(|flow| html!{ <FlowRow flow={(*flow).clone()} /> }) }
                 </tbody>
             </table>
             if pages > 1 {
@@ -94,11 +94,73 @@ pub fn flow_table(props: &Props) -> Html {
     }
 }
 
-fn row(flow: &Value) -> Html {
+/// One flow: a summary row, and its evidence and stream facts in a disclosure below.
+#[derive(Properties, PartialEq)]
+struct RowProps {
+    flow: Value,
+}
+
+#[function_component(FlowRow)]
+fn flow_row(props: &RowProps) -> Html {
+    let open = use_state(|| false);
+    let toggle = {
+        let open = open.clone();
+        Callback::from(move |_| open.set(!*open))
+    };
+    html! {
+        <>
+            { row(&props.flow, toggle, *open) }
+            if *open {
+                <tr class="detail" data-testid="flow-detail"><td colspan="8">{ detail(&props.flow) }</td></tr>
+            }
+        </>
+    }
+}
+
+/// Evidence in plain words with its raw facts, then what the stream's start showed.
+fn detail(flow: &Value) -> Html {
+    let evidence = flow["evidence"].as_array().cloned().unwrap_or_default();
+    let stream = &flow["stream"];
+    let fact = |k: &str, v: &Value| -> Html {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Null => return html! {},
+            other => other.to_string(),
+        };
+        html! { <><dt>{ k.to_string() }</dt><dd>{ text }</dd></> }
+    };
+    html! {
+        <div class="flow-detail">
+            if !evidence.is_empty() {
+                <h4>{ "Evidence" }</h4>
+                { for evidence.iter().map(|e| html!{
+                    <dl class="facts">
+                        { for e.as_object().into_iter().flatten().map(|(k, v)| fact(k, v)) }
+                    </dl>
+                }) }
+            }
+            if stream.is_object() {
+                <h4>{ "Stream" }</h4>
+                <dl class="facts">
+                    { for stream.as_object().into_iter().flatten().map(|(k, v)| fact(k, v)) }
+                </dl>
+            }
+            <h4>{ "Counters" }</h4>
+            <dl class="facts">
+                { fact("to server", &flow["to_server"]) }
+                { fact("to client", &flow["to_client"]) }
+                { fact("tcp flags", &flow["tcp_flags"]) }
+                { fact("last seen", &flow["last_seen"]) }
+            </dl>
+        </div>
+    }
+}
+
+fn row(flow: &Value, on_toggle: Callback<MouseEvent>, open: bool) -> Html {
     let verdict = flow["verdict"].as_str().unwrap_or("none").to_string();
     let explanation = flow["explanation"].as_str().unwrap_or("").to_string();
     html! {
-        <tr data-testid="flow-row" data-verdict={verdict.clone()} data-client={s(&flow["client"])} data-server={s(&flow["server"])}
+        <tr data-testid="flow-row" onclick={on_toggle} aria-expanded={open.to_string()} tabindex="0" data-verdict={verdict.clone()} data-client={s(&flow["client"])} data-server={s(&flow["server"])}
             class={classes!((verdict != "none").then_some("tor"))}>
             <td><span class={classes!("verdict", verdict.clone())}>{ verdict.clone() }</span>
                 { flow["confidence"].as_str().map(|c| html!{ <small>{ format!(" {c}") }</small> }) }</td>

@@ -288,9 +288,12 @@ pub fn export_json(jobs: &[Job]) -> String {
     serde_json::to_string_pretty(&header).unwrap_or_default()
 }
 
+/// An address and the captures it appears in.
+pub type Recurring = (String, Vec<String>);
+
 /// Tor hosts and their peers (relays, bridges, exits) that appear in more than one finished
 /// capture: (address, files it appears in), for the batch view.
-pub fn cross_capture(jobs: &[Job]) -> (Vec<(String, Vec<String>)>, Vec<(String, Vec<String>)>) {
+pub fn cross_capture(jobs: &[Job]) -> (Vec<Recurring>, Vec<Recurring>) {
     use std::collections::BTreeMap;
     let mut hosts: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut peers: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -208,7 +208,10 @@ impl Analyzer {
             .map(|(flow, (found, facts))| {
                 let conclusion = verdict::conclude(&found, tor_hosts.contains(&flow.client.ip()));
                 let mut report = FlowReport::from_flow(flow);
-                report.stream = facts.as_ref().map(super::report::StreamSummary::from_facts);
+                // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only
+                // repeat zeros for every bulk flow.
+                report.stream =
+                    facts.as_ref().filter(|f| f.shows_something()).map(super::report::StreamSummary::from_facts);
                 report.verdict = conclusion.verdict.name();
                 report.confidence = conclusion.confidence.map(|c| c.name());
                 report.explanation = conclusion.explanation;

@@ -58,14 +58,7 @@ fn refresh_history(dispatch: UseReducerDispatcher<Store>) {
         if let Ok(entries) = storage::list().await {
             let items = entries
                 .into_iter()
-                .map(|e| HistoryItem {
-                    id: e.id,
-                    date: e.date,
-                    file: e.file,
-                    size: e.size,
-                    tor_flows: e.tor_flows,
-                    report_json: Rc::from(e.report_json),
-                })
+                .map(|e| HistoryItem { id: e.id, date: e.date, file: e.file, size: e.size, tor_flows: e.tor_flows })
                 .collect();
             dispatch.dispatch(Action::History(items));
         }
@@ -278,11 +271,12 @@ pub fn app() -> Html {
     let on_reopen = {
         let dispatch = store.dispatcher();
         Callback::from(move |item: HistoryItem| {
-            dispatch.dispatch(Action::Reopen {
-                name: item.file.clone(),
-                size: item.size,
-                json: item.report_json.to_string(),
-            })
+            let dispatch = dispatch.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Ok(json) = storage::report(item.id).await {
+                    dispatch.dispatch(Action::Reopen { name: item.file, size: item.size, json });
+                }
+            });
         })
     };
     let on_delete = {

@@ -83,7 +83,6 @@ pub struct HistoryItem {
     pub file: String,
     pub size: u64,
     pub tor_flows: u64,
-    pub report_json: Rc<str>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

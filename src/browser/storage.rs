@@ -1,5 +1,6 @@
 //! Analysis history in IndexedDB: reports (never captures) with date, file name, size and Tor
-//! flow count. Survives reloads; one entry can be reopened or deleted, or all cleared.
+//! flow count. Survives reloads; one entry can be reopened or deleted, or all cleared. The list
+//! and the reports live in two stores, so listing never loads the (possibly large) reports.
 
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
@@ -8,7 +9,11 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{IdbDatabase, IdbRequest, IdbTransactionMode};
 
 const DB: &str = "torsift";
-const STORE: &str = "history";
+const VERSION: u32 = 2;
+/// Metadata of each analysis, keyed by `id`.
+const ENTRIES: &str = "entries";
+/// The report JSON of each analysis, keyed by the same id.
+const REPORTS: &str = "reports";
 
 /// One saved analysis.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,7 +23,6 @@ pub struct Entry {
     pub file: String,
     pub size: u64,
     pub tor_flows: u64,
-    pub report_json: String,
 }
 
 /// Resolves when an IndexedDB request succeeds (with its result) or fails.
@@ -40,7 +44,7 @@ async fn done(request: &IdbRequest) -> Result<JsValue, JsValue> {
 
 async fn open() -> Result<IdbDatabase, JsValue> {
     let factory = gloo::utils::window().indexed_db()?.ok_or("IndexedDB is not available")?;
-    let request = factory.open_with_u32(DB, 1)?;
+    let request = factory.open_with_u32(DB, VERSION)?;
     let upgrade = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
         let db = e
             .target()
@@ -48,10 +52,13 @@ async fn open() -> Result<IdbDatabase, JsValue> {
             .and_then(|r| r.result().ok())
             .and_then(|r| r.dyn_into::<IdbDatabase>().ok());
         if let Some(db) = db {
+            for old in ["history", ENTRIES, REPORTS] {
+                let _ = db.delete_object_store(old);
+            }
             let params = web_sys::IdbObjectStoreParameters::new();
-            params.set_auto_increment(true);
             params.set_key_path(&JsValue::from_str("id"));
-            let _ = db.create_object_store_with_optional_parameters(STORE, &params);
+            let _ = db.create_object_store_with_optional_parameters(ENTRIES, &params);
+            let _ = db.create_object_store(REPORTS);
         }
     });
     request.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
@@ -60,25 +67,30 @@ async fn open() -> Result<IdbDatabase, JsValue> {
     db.dyn_into()
 }
 
-fn store(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbObjectStore, JsValue> {
-    db.transaction_with_str_and_mode(STORE, mode)?.object_store(STORE)
+fn transaction(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::IdbTransaction, JsValue> {
+    db.transaction_with_str_sequence_and_mode(&Array::of2(&ENTRIES.into(), &REPORTS.into()), mode)
 }
 
 pub async fn add(date: &str, file: &str, size: u64, tor_flows: u64, report_json: &str) -> Result<(), JsValue> {
     let db = open().await?;
+    // Unique and increasing: milliseconds since the epoch plus a random fraction.
+    let id = js_sys::Date::now() + js_sys::Math::random();
     let entry = Object::new();
+    Reflect::set(&entry, &"id".into(), &id.into())?;
     Reflect::set(&entry, &"date".into(), &date.into())?;
     Reflect::set(&entry, &"file".into(), &file.into())?;
     Reflect::set(&entry, &"size".into(), &(size as f64).into())?;
     Reflect::set(&entry, &"tor_flows".into(), &(tor_flows as f64).into())?;
-    Reflect::set(&entry, &"report".into(), &report_json.into())?;
-    done(&store(&db, IdbTransactionMode::Readwrite)?.add(&entry)?).await?;
+    let tx = transaction(&db, IdbTransactionMode::Readwrite)?;
+    tx.object_store(REPORTS)?.put_with_key(&report_json.into(), &id.into())?;
+    done(&tx.object_store(ENTRIES)?.put(&entry)?).await?;
     Ok(())
 }
 
 pub async fn list() -> Result<Vec<Entry>, JsValue> {
     let db = open().await?;
-    let all: Array = done(&store(&db, IdbTransactionMode::Readonly)?.get_all()?).await?.dyn_into()?;
+    let tx = transaction(&db, IdbTransactionMode::Readonly)?;
+    let all: Array = done(&tx.object_store(ENTRIES)?.get_all()?).await?.dyn_into()?;
     let get = |o: &JsValue, k: &str| Reflect::get(o, &k.into()).unwrap_or(JsValue::NULL);
     let mut out: Vec<Entry> = all
         .iter()
@@ -88,21 +100,31 @@ pub async fn list() -> Result<Vec<Entry>, JsValue> {
             file: get(&o, "file").as_string().unwrap_or_default(),
             size: get(&o, "size").as_f64().unwrap_or(0.0) as u64,
             tor_flows: get(&o, "tor_flows").as_f64().unwrap_or(0.0) as u64,
-            report_json: get(&o, "report").as_string().unwrap_or_default(),
         })
         .collect();
     out.reverse(); // newest first
     Ok(out)
 }
 
+/// The saved report of one analysis.
+pub async fn report(id: f64) -> Result<String, JsValue> {
+    let db = open().await?;
+    let tx = transaction(&db, IdbTransactionMode::Readonly)?;
+    done(&tx.object_store(REPORTS)?.get(&id.into())?).await?.as_string().ok_or_else(|| "no such report".into())
+}
+
 pub async fn delete(id: f64) -> Result<(), JsValue> {
     let db = open().await?;
-    done(&store(&db, IdbTransactionMode::Readwrite)?.delete(&JsValue::from_f64(id))?).await?;
+    let tx = transaction(&db, IdbTransactionMode::Readwrite)?;
+    tx.object_store(REPORTS)?.delete(&id.into())?;
+    done(&tx.object_store(ENTRIES)?.delete(&id.into())?).await?;
     Ok(())
 }
 
 pub async fn clear() -> Result<(), JsValue> {
     let db = open().await?;
-    done(&store(&db, IdbTransactionMode::Readwrite)?.clear()?).await?;
+    let tx = transaction(&db, IdbTransactionMode::Readwrite)?;
+    tx.object_store(REPORTS)?.clear()?;
+    done(&tx.object_store(ENTRIES)?.clear()?).await?;
     Ok(())
 }

@@ -1,7 +1,8 @@
-//! The analysis worker: receives `{job, file, relays}`, reads the capture in slices with
-//! `FileReaderSync` (never the whole file in memory), pushes each slice into the core, and
-//! posts progress and the final report back. At start it fetches the built-in relay index
-//! (`relays.idx`, next to the page) once.
+//! The analysis worker: receives `{job, file, relays}`, reads the capture in 4 MiB slices
+//! (never the whole file in memory; the next slice is read while this one is parsed), pushes
+//! each slice into the core, and posts progress and the final report back. At start it fetches
+//! the built-in relay index (`relays.idx`, next to the page) once. Relay lists are read with
+//! `FileReaderSync`.
 
 use super::protocol::{FromWorker, SLICE_BYTES};
 use crate::analysis::tor::relays::{list, RelayIndex};
@@ -50,11 +51,14 @@ fn listen(scope: DedicatedWorkerGlobalScope) {
             .and_then(|v| v.dyn_into::<Array>().ok())
             .map(|a| a.iter().filter_map(|f| f.dyn_into::<File>().ok()).collect())
             .unwrap_or_default();
-        let reply = match file {
-            Some(file) => analyze(&replies, job, &file, &lists),
-            None => FromWorker::Failed { job, message: "the page sent no file".into() },
-        };
-        post(&replies, &reply);
+        let scope = replies.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let reply = match file {
+                Some(file) => analyze(&scope, job, &file, &lists).await,
+                None => FromWorker::Failed { job, message: "the page sent no file".into() },
+            };
+            post(&scope, &reply);
+        });
     });
     scope.set_onmessage(Some(onmessage.as_ref().unchecked_ref()));
     onmessage.forget();
@@ -85,7 +89,13 @@ fn relay_index(reader: &FileReaderSync, lists: &[File]) -> Result<RelayIndex, St
     Ok(index)
 }
 
-fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File, lists: &[File]) -> FromWorker {
+/// Starts reading bytes `pos..end` of the file; the browser reads while the caller parses.
+fn read_slice(file: &File, pos: u64, end: u64) -> Option<JsFuture> {
+    let blob = file.slice_with_f64_and_f64(pos as f64, end as f64).ok()?;
+    Some(JsFuture::from(blob.array_buffer()))
+}
+
+async fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File, lists: &[File]) -> FromWorker {
     let started = now(scope);
     let reader = match FileReaderSync::new() {
         Ok(r) => r,
@@ -99,19 +109,24 @@ fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File, lists: &[F
     let mut analyzer = Analyzer::with_relays(file.name(), Limits::default(), index.clone());
     let mut buf = Vec::new();
     let mut pos = 0u64;
+    // One slice is read ahead: the browser fetches slice n+1 while slice n is parsed.
+    let mut pending = read_slice(file, 0, SLICE_BYTES.min(total));
     while pos < total {
         let end = (pos + SLICE_BYTES).min(total);
-        let bytes =
-            file.slice_with_f64_and_f64(pos as f64, end as f64).and_then(|blob| reader.read_as_array_buffer(&blob));
-        let array = match bytes {
-            Ok(buffer) => Uint8Array::new(&buffer),
-            Err(_) => {
-                return FromWorker::Failed {
-                    job,
-                    message: format!("{}: the browser could not read bytes {pos}..{end} of the file", file.name()),
-                }
-            }
+        let read = match pending.take() {
+            Some(read) => read.await.ok(),
+            None => None,
         };
+        let Some(buffer) = read else {
+            return FromWorker::Failed {
+                job,
+                message: format!("{}: the browser could not read bytes {pos}..{end} of the file", file.name()),
+            };
+        };
+        if end < total {
+            pending = read_slice(file, end, (end + SLICE_BYTES).min(total));
+        }
+        let array = Uint8Array::new(&buffer);
         buf.resize(array.length() as usize, 0);
         array.copy_to(&mut buf);
         let stopped = analyzer.push(&buf).is_err();

@@ -165,6 +165,18 @@ pub struct StreamFacts {
     pub client_prefix: Vec<u8>,
 }
 
+impl StreamFacts {
+    /// A TLS handshake or record, or an HTTP request, was seen.
+    pub fn shows_something(&self) -> bool {
+        self.client_hello.is_some()
+            || self.server_hello.is_some()
+            || !self.certificates.is_empty()
+            || self.http_request.is_some()
+            || self.to_server_records.records > 0
+            || self.to_client_records.records > 0
+    }
+}
+
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct HttpRequest {
     pub method: String,

@@ -9,21 +9,12 @@ mod support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use support::*;
-use torsift::analysis::tor::relays::{list, RelayIndex};
+use torsift::analysis::tor::relays::RelayIndex;
 use torsift::analysis::{Analyzer, CaptureReport, Limits};
 
 fn lab_index() -> RelayIndex {
-    let dir = shared_dir().join("captures/lab/directory-docs");
-    let mut lists = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if name.ends_with("cached-consensus") || name.ends_with("cached-microdesc-consensus") {
-            lists.push(list::parse(&name, &std::fs::read_to_string(&path).unwrap()).unwrap());
-        }
-    }
     let mut index = RelayIndex::default();
-    index.add_lists(&lists).unwrap();
+    index.add_lists(&lab_relay_lists()).unwrap();
     index
 }
 

@@ -23,20 +23,6 @@ fn analyze_with(path: &Path, index: RelayIndex) -> CaptureReport {
     a.finish()
 }
 
-fn lab_lists() -> Vec<list::RelayList> {
-    let dir = shared_dir().join("captures/lab/directory-docs");
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        if name.ends_with("cached-consensus") || name.ends_with("cached-microdesc-consensus") {
-            out.push(load(&path));
-        }
-    }
-    out.sort_by(|a, b| a.source.cmp(&b.source));
-    out
-}
-
 #[test]
 fn lab_consensus_names_every_relay_the_labels_know() {
     let labels: serde_json::Value =
@@ -52,7 +38,7 @@ fn lab_consensus_names_every_relay_the_labels_know() {
             )
         })
         .collect();
-    let lists = lab_lists();
+    let lists = lab_relay_lists();
     assert_eq!(lists.len(), 4, "the lab has four consensus documents");
     for l in &lists {
         assert!(l.day.is_some(), "{} has a date", l.source);

@@ -52,3 +52,58 @@ impl Endian {
         })
     }
 }
+
+/// A bounds-checked reader that moves forward through a buffer; every read returns `None`
+/// past the end.
+pub struct Cursor<'a> {
+    buf: &'a [u8],
+    pub at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, at: 0 }
+    }
+
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let s = self.buf.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(s)
+    }
+
+    pub fn u8(&mut self) -> Option<u8> {
+        self.take(1)?.first().copied()
+    }
+
+    pub fn be16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_be_bytes)
+    }
+
+    pub fn le16(&mut self) -> Option<u16> {
+        self.array().map(u16::from_le_bytes)
+    }
+
+    pub fn le32(&mut self) -> Option<u32> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    pub fn le_i32(&mut self) -> Option<i32> {
+        self.array().map(i32::from_le_bytes)
+    }
+
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+
+    /// A vector with a one-byte length prefix (TLS `<0..2^8-1>`).
+    pub fn vec8(&mut self) -> Option<&'a [u8]> {
+        let n = usize::from(self.u8()?);
+        self.take(n)
+    }
+
+    /// A vector with a two-byte big-endian length prefix (TLS `<0..2^16-1>`).
+    pub fn vec16(&mut self) -> Option<&'a [u8]> {
+        let n = usize::from(self.be16()?);
+        self.take(n)
+    }
+}

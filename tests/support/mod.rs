@@ -269,3 +269,19 @@ pub fn tcp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, s
     b.write(&mut out, payload).unwrap();
     out
 }
+
+/// The lab network's own consensus documents (ns and microdesc flavours), parsed.
+pub fn lab_relay_lists() -> Vec<torsift::analysis::tor::relays::list::RelayList> {
+    let dir = shared_dir().join("captures/lab/directory-docs");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.ends_with("cached-consensus") || name.ends_with("cached-microdesc-consensus") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            out.push(torsift::analysis::tor::relays::list::parse(&name, &text).unwrap());
+        }
+    }
+    out.sort_by(|a, b| a.source.cmp(&b.source));
+    out
+}

@@ -1,7 +1,7 @@
 //! TLS handshake messages from the first bytes of a stream: ClientHello (with JA4 and JA3) and
 //! ServerHello. References: RFC 8446 §4.1, RFC 5246 §7.4, FoxIO's JA4 specification, JA3.
 
-use crate::analysis::bytes::{be16, u8_at};
+use crate::analysis::bytes::{be16, u8_at, Cursor};
 use md5::Md5;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -77,47 +77,20 @@ pub struct ServerHello {
     pub extensions: Vec<u16>,
 }
 
-struct Cursor<'a> {
-    d: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let s = self.d.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1)?.first().copied()
-    }
-    fn u16(&mut self) -> Option<u16> {
-        be16(self.take(2)?, 0)
-    }
-    fn vec8(&mut self) -> Option<&'a [u8]> {
-        let n = usize::from(self.u8()?);
-        self.take(n)
-    }
-    fn vec16(&mut self) -> Option<&'a [u8]> {
-        let n = usize::from(self.u16()?);
-        self.take(n)
-    }
-}
-
 /// Extensions as (type, data), in order.
 fn extensions(c: &mut Cursor<'_>) -> Vec<(u16, Vec<u8>)> {
     let mut out = Vec::new();
     let Some(block) = c.vec16() else { return out };
-    let mut e = Cursor { d: block, at: 0 };
-    while let (Some(t), Some(data)) = (e.u16(), e.vec16()) {
+    let mut e = Cursor::new(block);
+    while let (Some(t), Some(data)) = (e.be16(), e.vec16()) {
         out.push((t, data.to_vec()));
     }
     out
 }
 
 pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
-    let mut c = Cursor { d: body, at: 0 };
-    let legacy_version = c.u16()?;
+    let mut c = Cursor::new(body);
+    let legacy_version = c.be16()?;
     c.take(32)?;
     c.vec8()?;
     let cipher_suites = u16_list(c.vec16()?);
@@ -126,12 +99,12 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
     let mut hello = ClientHello { legacy_version, version: legacy_version, cipher_suites, ..Default::default() };
     for (t, data) in &exts {
         hello.extensions.push(*t);
-        let mut d = Cursor { d: data, at: 0 };
+        let mut d = Cursor::new(data);
         match t {
             0 => {
                 // server_name_list: name_type(1) + host_name<2>
                 if let Some(list) = d.vec16() {
-                    let mut l = Cursor { d: list, at: 0 };
+                    let mut l = Cursor::new(list);
                     if let (Some(0), Some(name)) = (l.u8(), l.vec16()) {
                         hello.sni = Some(String::from_utf8_lossy(name).chars().take(255).collect());
                     }
@@ -139,7 +112,7 @@ pub fn parse_client_hello(body: &[u8]) -> Option<ClientHello> {
             }
             16 => {
                 if let Some(list) = d.vec16() {
-                    let mut l = Cursor { d: list, at: 0 };
+                    let mut l = Cursor::new(list);
                     while let Some(p) = l.vec8() {
                         hello.alpn.push(String::from_utf8_lossy(p).chars().take(64).collect());
                     }
@@ -232,11 +205,11 @@ fn ja3(h: &ClientHello) -> String {
 }
 
 pub fn parse_server_hello(body: &[u8]) -> Option<ServerHello> {
-    let mut c = Cursor { d: body, at: 0 };
-    let legacy = c.u16()?;
+    let mut c = Cursor::new(body);
+    let legacy = c.be16()?;
     c.take(32)?;
     c.vec8()?;
-    let cipher_suite = c.u16()?;
+    let cipher_suite = c.be16()?;
     c.u8()?;
     let exts = extensions(&mut c);
     let version = exts.iter().find(|(t, _)| *t == 43).and_then(|(_, d)| be16(d, 0)).unwrap_or(legacy);

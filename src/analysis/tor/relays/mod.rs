@@ -7,6 +7,7 @@ pub mod blob;
 pub mod key;
 pub mod list;
 
+use crate::analysis::bytes::Cursor;
 use fst::{IntoStreamer, Streamer};
 use list::{ListKind, PortKind, RelayList};
 use std::borrow::Cow;
@@ -71,53 +72,30 @@ impl std::fmt::Debug for RelayIndex {
     }
 }
 
-/// A cursor over the blob.
-struct Reader<'a> {
-    buf: &'a [u8],
-    at: usize,
+/// Length-prefixed UTF-8 strings of the blob.
+fn str16(r: &mut Cursor<'_>) -> Option<String> {
+    let n = usize::from(r.le16()?);
+    Some(String::from_utf8_lossy(r.take(n)?).into_owned())
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let s = self.buf.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
-    }
-    fn u8(&mut self) -> Option<u8> {
-        self.take(1)?.first().copied()
-    }
-    fn u16(&mut self) -> Option<u16> {
-        Some(u16::from_le_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn i32(&mut self) -> Option<i32> {
-        Some(i32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn str16(&mut self) -> Option<String> {
-        let n = usize::from(self.u16()?);
-        Some(String::from_utf8_lossy(self.take(n)?).into_owned())
-    }
-    fn str8(&mut self) -> Option<String> {
-        let n = usize::from(self.u8()?);
-        Some(String::from_utf8_lossy(self.take(n)?).into_owned())
-    }
+fn str8(r: &mut Cursor<'_>) -> Option<String> {
+    let n = usize::from(r.u8()?);
+    Some(String::from_utf8_lossy(r.take(n)?).into_owned())
 }
 
 fn parse_layer(blob: Cow<'static, [u8]>, builtin: bool) -> Option<Layer> {
     let bytes: &[u8] = &blob;
-    let mut r = Reader { buf: bytes, at: 0 };
+    let mut r = Cursor::new(bytes);
     if r.take(5)? != blob::MAGIC {
         return None;
     }
     let mut snapshots = Vec::new();
-    for _ in 0..r.u16()? {
+    for _ in 0..r.le16()? {
         let kind = ListKind::from_u8(r.u8()?);
-        let day = r.i32()?;
-        let relays = r.u32()?;
-        let source = r.str16()?;
-        let date = r.str16()?;
+        let day = r.le_i32()?;
+        let relays = r.le32()?;
+        let source = str16(&mut r)?;
+        let date = str16(&mut r)?;
         snapshots.push(Snapshot {
             source,
             kind: kind.name(),
@@ -127,18 +105,18 @@ fn parse_layer(blob: Cow<'static, [u8]>, builtin: bool) -> Option<Layer> {
             builtin,
         });
     }
-    let fst_len = r.u32()? as usize;
+    let fst_len = r.le32()? as usize;
     let fst_start = r.at;
     r.take(fst_len)?;
-    let postings_count = r.u32()? as usize;
+    let postings_count = r.le32()? as usize;
     let postings_start = r.at;
     r.take(postings_count.checked_mul(blob::POSTING_BYTES)?)?;
     let postings_end = r.at;
     let mut relays = Vec::new();
-    for _ in 0..r.u32()? {
+    for _ in 0..r.le32()? {
         let fp = r.take(20)?;
         let cc = r.take(2)?;
-        let nickname = r.str8()?;
+        let nickname = str8(&mut r)?;
         relays.push(RelayMeta {
             fingerprint: if fp.iter().all(|&b| b == 0) {
                 String::new()

@@ -46,6 +46,7 @@ test("history survives a reload and reopens the report", async () => {
   await page.reload();
   await page.waitForSelector(`[data-testid="history-item"][data-file="${path.basename(file)}"]`);
   await page.click(`[data-testid="history-item"][data-file="${path.basename(file)}"] [data-testid="history-reopen"]`);
+  await page.waitForSelector(`[data-testid="capture-summary"][data-file="${path.basename(file)}"]`);
   const [s] = await summaries(page);
   const expected = cli([file]).captures[0];
   assert.deepEqual(s, { file: path.basename(file), packets: expected.packets, flows: expected.flows.length, tor: torCount(expected) });
@@ -123,5 +124,24 @@ test("capture strings and file names are shown as text, never run", async () => 
   assert.equal(dialogs, 0);
   assert.deepEqual(errors, []);
   await page.screenshot({ path: path.join(artifacts, "hostile-strings.png"), fullPage: true });
+  await page.close();
+});
+
+test("works offline once loaded (service worker)", async () => {
+  const { page, errors } = await openPage(context, server.url);
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await page.waitForFunction(async () => (await caches.keys()).length > 0 && (await (await caches.open((await caches.keys())[0])).keys()).length > 3);
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await page.waitForSelector('[data-testid="analysis-status"][data-state="idle"]');
+    await page.click('[data-testid="try-sample"]');
+    await waitFinished(page);
+    const [s] = await summaries(page);
+    assert.equal(s.packets, cli([path.join(root, "web/assets/sample.pcap")]).captures[0].packets);
+  } finally {
+    await context.setOffline(false);
+  }
+  assert.deepEqual(errors, []);
   await page.close();
 });

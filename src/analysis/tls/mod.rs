@@ -47,7 +47,7 @@ pub struct StreamObserver {
 /// Payload segments after which a stream that never showed a TLS record is left alone: its head
 /// is kept, but nothing later can change what it shows (saves the per-packet work on bulk
 /// non-TLS transfers).
-const GIVE_UP_AFTER_SEGMENTS: u32 = 16;
+const GIVE_UP_AFTER_SEGMENTS: u32 = 8;
 
 fn entropy(bytes: &[u8]) -> f32 {
     if bytes.is_empty() {

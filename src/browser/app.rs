@@ -9,8 +9,7 @@ use super::components::relay_lists::RelayLists;
 use super::download::save_text;
 use super::protocol::FromWorker;
 use super::state::{
-    cross_capture, export_json, relay_lists_in_use, tor_flow_count, Action, AppState, FlowFilter, HistoryItem,
-    JobStatus,
+    cross_capture, export_json, relay_lists_in_use, Action, AppState, FlowFilter, HistoryItem, JobStatus,
 };
 use super::storage;
 use std::cell::RefCell;
@@ -66,11 +65,8 @@ fn refresh_history(dispatch: UseReducerDispatcher<Store>) {
 }
 
 /// Saves a finished report in the history (the report only, never the capture).
-fn save_history(file: String, size: u64, report_json: String, dispatch: UseReducerDispatcher<Store>) {
+fn save_history(file: String, size: u64, tor: u64, report_json: String, dispatch: UseReducerDispatcher<Store>) {
     wasm_bindgen_futures::spawn_local(async move {
-        let tor = serde_json::from_str::<serde_json::Value>(&report_json)
-            .map(|r| tor_flow_count(&r["captures"][0]) as u64)
-            .unwrap_or(0);
         let date = String::from(js_sys::Date::new_0().to_iso_string());
         if storage::add(&date, &file, size, tor, &report_json).await.is_ok() {
             refresh_history(dispatch);
@@ -92,8 +88,14 @@ fn spawn_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Sto
                 if r.running == Some(msg.job()) {
                     r.running = None;
                     let file = r.files.remove(&msg.job());
-                    if let (FromWorker::Done { report_json, .. }, Some(file)) = (&msg, file) {
-                        save_history(file.name(), file.size() as u64, report_json.clone(), dispatch.clone());
+                    if let (FromWorker::Done { report_json, tor_flows, .. }, Some(file)) = (&msg, file) {
+                        save_history(
+                            file.name(),
+                            file.size() as u64,
+                            *tor_flows,
+                            report_json.clone(),
+                            dispatch.clone(),
+                        );
                     }
                 }
             }

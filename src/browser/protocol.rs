@@ -22,11 +22,13 @@ pub enum FromWorker {
         flows: u64,
         elapsed_ms: f64,
     },
-    /// The capture's report (`CaptureReport` as JSON, exactly what the CLI prints for it).
+    /// The report of this one capture (`torsift.report/1` as JSON, exactly what the CLI prints
+    /// for it with the same relay lists), and its count of Tor flows (for the history list).
     Done {
         job: u32,
         report_json: String,
         elapsed_ms: f64,
+        tor_flows: u64,
     },
     Failed {
         job: u32,

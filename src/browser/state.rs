@@ -347,7 +347,7 @@ mod tests {
 
     fn done(job: u32, capture: &str) -> Action {
         let json = format!(r#"{{"schema":"torsift.report/1","relay_lists":[],"notes":[],"captures":[{capture}]}}"#);
-        Action::Worker(FromWorker::Done { job, report_json: json, elapsed_ms: 1.0 })
+        Action::Worker(FromWorker::Done { job, report_json: json, elapsed_ms: 1.0, tor_flows: 0 })
     }
 
     #[test]

@@ -147,9 +147,11 @@ async fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File, list
             break;
         }
     }
-    let report = Report::new(vec![analyzer.finish()], &index);
+    let capture = analyzer.finish();
+    let tor_flows = capture.flows.iter().filter(|f| f.verdict != "none").count() as u64;
+    let report = Report::new(vec![capture], &index);
     match serde_json::to_string(&report) {
-        Ok(report_json) => FromWorker::Done { job, report_json, elapsed_ms: now(scope) - started },
+        Ok(report_json) => FromWorker::Done { job, report_json, elapsed_ms: now(scope) - started, tor_flows },
         Err(e) => FromWorker::Failed { job, message: format!("the report could not be encoded: {e}") },
     }
 }

@@ -17,6 +17,8 @@ size=$(stat -c %s "$cap")
 echo "capture: $cap ($((size / 1000000)) MB, $packets packets, $flows flows)"
 echo "--- torsift core (3 runs)"
 for _ in 1 2 3; do ./target/release/examples/throughput "$cap"; done
+echo "--- torsift core without the TCP stream observer (NO_STREAMS=1)"
+NO_STREAMS=1 ./target/release/examples/throughput "$cap"
 echo "--- minimal 5-tuple extractor, same file (3 runs): the bar is torsift within 1.5x of it"
 for _ in 1 2 3; do ./target/release/examples/minimal_extractor "$cap"; done
 echo "--- torsift analyze --format json (whole CLI incl. report output), peak memory from /usr/bin/time"

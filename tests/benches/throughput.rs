@@ -2,6 +2,9 @@
 //! prints MB/s, packets/s and peak memory. Used by `tests/benches/bench.sh`.
 //!
 //!     cargo run --release --example throughput -- FILE...
+//!
+//! With `NO_STREAMS=1` the TCP stream observer (heads, TLS records) is switched off through
+//! `Limits::max_head_bytes_total`, to show what framing, decoding and the flow table cost alone.
 
 use std::io::Read;
 use std::time::Instant;
@@ -20,7 +23,12 @@ fn main() {
     for path in files {
         let mut file = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let start = Instant::now();
-        let mut analyzer = Analyzer::new(&path, Limits::default());
+        let limits = if std::env::var_os("NO_STREAMS").is_some() {
+            Limits { max_head_bytes_total: 0, ..Limits::default() }
+        } else {
+            Limits::default()
+        };
+        let mut analyzer = Analyzer::new(&path, limits);
         loop {
             let n = file.read(&mut buf).unwrap_or_else(|e| panic!("{path}: {e}"));
             if n == 0 {

@@ -11,6 +11,11 @@ use support::*;
 use torsift::analysis::tls::{cert, handshake};
 use torsift::analysis::tor::{cells, link};
 
+/// tshark's hex dump of bytes (`tcp.payload`, `tls.handshake.certificate`) → bytes.
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect()
+}
+
 /// (frame, TCP payload bytes, fields…) of frames matching `filter`, from tshark.
 fn cut(capture: &str, filter: &str, fields: &[&str]) -> Vec<(u64, Vec<u8>, Vec<String>)> {
     require_tool("tshark");
@@ -36,8 +41,7 @@ fn cut(capture: &str, filter: &str, fields: &[&str]) -> Vec<(u64, Vec<u8>, Vec<S
         .lines()
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
-            let bytes =
-                (0..cols[1].len() / 2).map(|i| u8::from_str_radix(&cols[1][2 * i..2 * i + 2], 16).unwrap()).collect();
+            let bytes = hex_bytes(cols[1]);
             (cols[0].parse().unwrap(), bytes, cols[2..].iter().map(|s| s.to_string()).collect())
         })
         .collect()
@@ -98,8 +102,7 @@ fn certificates(capture: &str) -> Vec<(u64, Vec<cert::Certificate>, String)> {
             let chain = f[0]
                 .split(',')
                 .filter_map(|hex| {
-                    let der: Vec<u8> =
-                        (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect();
+                    let der: Vec<u8> = hex_bytes(hex);
                     cert::parse_certificate(&der)
                 })
                 .collect();

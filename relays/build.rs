@@ -13,6 +13,8 @@ mod key;
 #[path = "../src/analysis/tor/relays/list.rs"]
 #[allow(dead_code)]
 mod list;
+#[path = "../src/analysis/tor/name_training.rs"]
+mod name_training;
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +28,25 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// The English word list the label model (`src/analysis/tor/name_model.rs`) learns from:
+/// Debian's `wamerican` (`/usr/share/dict/words`), or the file `TORSIFT_WORDLIST` names.
+fn word_list() -> Result<String, Box<dyn std::error::Error>> {
+    println!("cargo:rerun-if-env-changed=TORSIFT_WORDLIST");
+    let path = std::env::var("TORSIFT_WORDLIST").unwrap_or_else(|_| "/usr/share/dict/words".to_string());
+    println!("cargo:rerun-if-changed={path}");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "{path}: {e}. The SNI label model is trained on an English word list: install Debian's \
+             `wamerican` (apt-get install wamerican; tests/setup.sh does) or set TORSIFT_WORDLIST to a \
+             file with one word per line"
+        )
+    })?;
+    if text.lines().count() < 10_000 {
+        return Err(format!("{path}: fewer than 10,000 words; the SNI label model needs a full word list").into());
+    }
+    Ok(text)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -48,5 +69,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let blob = blob::build(&lists)?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("relays.idx"), &blob)?;
+    std::fs::write(out.join("name_bigrams.bin"), name_training::train(&word_list()?))?;
     Ok(())
 }

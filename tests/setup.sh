@@ -22,6 +22,8 @@ command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/bin/time ] || missing+=(time)
 fi
 command -v python3 >/dev/null || missing+=(python3)
+# The SNI label model is trained at build time on Debian's English word list.
+[ -f /usr/share/dict/words ] || missing+=(wamerican)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: apt-get install ${missing[*]}"
   echo "wireshark-common wireshark-common/install-setuid boolean false" | sudo_if_needed debconf-set-selections

@@ -201,12 +201,20 @@ impl Analyzer {
                 (found, facts)
             })
             .collect();
-        let tor_hosts = hosts::hosts_running_tor(&flows, &found);
+        // Verdicts from each flow's own evidence; then once more with the hosts those verdicts
+        // show running Tor (context never feeds on itself: the second pass is not iterated).
+        let own: Vec<verdict::Conclusion> = found.iter().map(|(e, _)| verdict::conclude(e, false)).collect();
+        let tor_hosts = hosts::hosts_running_tor(&flows, &own);
         let flows: Vec<FlowReport> = flows
             .iter()
             .zip(found)
-            .map(|(flow, (found, facts))| {
-                let conclusion = verdict::conclude(&found, tor_hosts.contains(&flow.client.ip()));
+            .zip(own)
+            .map(|((flow, (found, facts)), own)| {
+                let conclusion = if tor_hosts.contains(&flow.client.ip()) && own.verdict == verdict::Verdict::None {
+                    verdict::conclude(&found, true)
+                } else {
+                    own
+                };
                 let mut report = FlowReport::from_flow(flow);
                 // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only
                 // repeat zeros for every bulk flow.

@@ -272,9 +272,13 @@ pub fn tcp_frame(src: [u8; 4], dst: [u8; 4], sport: u16, dport: u16, seq: u32, s
 
 /// The lab network's own consensus documents (ns and microdesc flavours), parsed.
 pub fn lab_relay_lists() -> Vec<torsift::analysis::tor::relays::list::RelayList> {
-    let dir = shared_dir().join("captures/lab/directory-docs");
+    relay_lists_in(&shared_dir().join("captures/lab/directory-docs"))
+}
+
+/// The consensus documents (ns and microdesc) a lab run left in its `directory-docs/`.
+pub fn relay_lists_in(dir: &Path) -> Vec<torsift::analysis::tor::relays::list::RelayList> {
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
+    for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if name.ends_with("cached-consensus") || name.ends_with("cached-microdesc-consensus") {

@@ -65,8 +65,12 @@ pub enum Evidence {
     CellSizedRecords(super::cells::CellRecords),
     /// A plain-HTTP request for a Tor directory document (`directory.rs`).
     DirectoryRequest(super::directory::DirectoryRequest),
-    /// A first flight of random-looking bytes with no protocol structure (`transport.rs`).
+    /// A first flight of random-looking bytes with no protocol structure, and whether both
+    /// flights fit obfs4's handshake (`transport.rs`).
     RandomFirstFlight(super::transport::RandomFirstFlight),
+    /// Flight lengths modulo obfs4's 1448-byte segment recur from a small table shared by both
+    /// directions: obfs4's length padding (`transport.rs`).
+    Obfs4FlightLengths(super::transport::Obfs4FlightLengths),
     /// A SOCKS greeting to tor's SocksPort (`context.rs`).
     SocksToTorPort { port: u16 },
     /// A DNS lookup of a torproject.org host or an onion name (`context.rs`).
@@ -179,6 +183,11 @@ pub fn content_evidence(
         out.push(Evidence::DirectoryRequest(d));
     }
     if let Some(r) = super::transport::random_first_flight(f) {
+        if r.obfs4_handshake_shape {
+            if let Some(l) = super::transport::obfs4_flight_lengths(&f.flights) {
+                out.push(Evidence::Obfs4FlightLengths(l));
+            }
+        }
         out.push(Evidence::RandomFirstFlight(r));
     }
     if super::context::socks_to_tor(flow.server.port(), f) {

@@ -1,6 +1,6 @@
 //! Per host: which local hosts used Tor, when, how much, through which relays or bridges.
 
-use super::evidence::Evidence;
+use super::verdict::{Conclusion, Confidence, Verdict};
 use crate::analysis::flow::Flow;
 use crate::analysis::report::FlowReport;
 use crate::analysis::time::Timestamp;
@@ -8,25 +8,15 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
-/// Client hosts with Tor context anywhere in the capture: a SOCKS greeting to a tor port, a
-/// torproject.org or onion lookup, or a Tor link handshake or certificate.
-pub fn hosts_running_tor(
-    flows: &[Flow],
-    evidence: &[(Vec<Evidence>, Option<crate::analysis::tls::StreamFacts>)],
-) -> HashSet<IpAddr> {
+/// Client hosts with a Tor link or directory flow concluded at medium confidence or more from
+/// that flow's own evidence (the conclusions given must have been drawn without host context).
+/// Ports, DNS lookups and SOCKS greetings never make a host a Tor host.
+pub fn hosts_running_tor(flows: &[Flow], conclusions: &[Conclusion]) -> HashSet<IpAddr> {
     flows
         .iter()
-        .zip(evidence)
-        .filter(|(_, (ev, _))| {
-            ev.iter().any(|e| {
-                matches!(
-                    e,
-                    Evidence::SocksToTorPort { .. }
-                        | Evidence::DnsTorName { .. }
-                        | Evidence::TorLinkClientHello(_)
-                        | Evidence::TorLinkCertificate(_)
-                )
-            })
+        .zip(conclusions)
+        .filter(|(_, c)| {
+            matches!(c.verdict, Verdict::Tor | Verdict::TorDirectory) && c.confidence >= Some(Confidence::Medium)
         })
         .map(|(f, _)| f.client.ip())
         .collect()

@@ -7,6 +7,8 @@ pub mod directory;
 pub mod evidence;
 pub mod hosts;
 pub mod link;
+pub mod name_model;
+pub mod name_training;
 pub mod relays;
 pub mod transport;
 pub mod verdict;

@@ -89,14 +89,17 @@ fn list_confidence(m: &RelayMatch) -> Confidence {
 const TOR_ENCODINGS: [&str; 2] = ["x-tor-lzma", "x-zstd"];
 
 /// Draws the verdict of one flow from its evidence. `host_runs_tor` says whether the client
-/// host shows Tor context elsewhere in the capture (SOCKS to a tor port, torproject.org or
-/// onion lookups, Tor link flows): pluggable-transport suspicion needs it.
+/// host has, elsewhere in the capture, a Tor link or directory flow concluded at medium
+/// confidence or more from that flow's own evidence (never from context, never from a port):
+/// it lifts an obfs4-shaped handshake without obfs4's padding pattern to a low-confidence
+/// transport verdict.
 pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
     let mut orport = None;
     let mut dirport = None;
     let mut listed_server = None;
     let mut exit_client = None;
     let (mut hello, mut cert, mut cells, mut dir, mut random) = (None, None, None, None, None);
+    let mut obfs4_lengths = None;
     for e in evidence {
         match e {
             Evidence::RelayOrport(m) => orport = Some(m),
@@ -108,6 +111,7 @@ pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
             Evidence::CellSizedRecords(c) => cells = Some(c),
             Evidence::DirectoryRequest(d) => dir = Some(d),
             Evidence::RandomFirstFlight(r) => random = Some(r),
+            Evidence::Obfs4FlightLengths(l) => obfs4_lengths = Some(l),
             Evidence::SocksToTorPort { .. } | Evidence::DnsTorName { .. } => {}
         }
     }
@@ -117,7 +121,16 @@ pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
         why.push(format!("Tor link certificate ({} issued by {})", c.subject, c.issuer));
     }
     if let Some(h) = hello {
-        why.push(format!("Tor link ClientHello (SNI {} never looked up, no ALPN; JA4 {})", h.sni, h.ja4));
+        let stack = if h.stack_traits.is_empty() {
+            "not tor's TLS stack".to_string()
+        } else {
+            format!("tor's TLS stack: {}", h.stack_traits.join(", "))
+        };
+        let label = if h.label_looks_random { "random-looking" } else { "short or word-like" };
+        why.push(format!(
+            "Tor link ClientHello (SNI {} never looked up, {label} name, no ALPN, {stack}; JA4 {})",
+            h.sni, h.ja4
+        ));
     }
     if let Some(c) = cells {
         why.push(format!("{} of {} TLS records cell-sized", c.cell_sized, c.records));
@@ -127,10 +140,17 @@ pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
     } else if let Some(m) = listed_server {
         why.push(format!("{} {} is the address of {}", end_name(m.endpoint), m.address.ip(), dated(m)));
     }
+    let corroborated = cells.is_some_and(|c| !c.few) || listed.is_some();
     let link = if cert.is_some() {
         Some(Confidence::High)
-    } else if hello.is_some() {
-        Some(if cells.is_some_and(|c| !c.few) || listed.is_some() { Confidence::High } else { Confidence::Medium })
+    } else if let Some(h) = hello {
+        // tor's stack and a random name are two independent traits; either alone is one.
+        Some(match (h.tor_stack(), h.label_looks_random, corroborated) {
+            (true, true, _) | (true, false, true) => Confidence::High,
+            (true, false, false) | (false, true, true) => Confidence::Medium,
+            (false, true, false) => Confidence::Low,
+            (false, false, _) => Confidence::Low, // not emitted by link.rs; kept total
+        })
     } else if let Some(c) = cells {
         let base = if c.few { Confidence::Low } else { Confidence::Medium };
         // A relay list naming the server lifts cell evidence to at least medium.
@@ -175,16 +195,32 @@ pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
             ),
         };
     }
-    if let (Some(r), true) = (random, host_runs_tor) {
-        return Conclusion {
-            verdict: Verdict::TorTransport,
-            confidence: Some(Confidence::Low),
-            explanation: format!(
-                "first flight of {} random-looking bytes ({:.2} bits/byte) with no protocol structure, \
-                 from a host that runs Tor: an obfs4-like pluggable transport",
-                r.first_flight_bytes, r.entropy_bits_per_byte
-            ),
-        };
+    if let Some(r) = random.filter(|r| r.obfs4_handshake_shape) {
+        let handshake = format!(
+            "client opened with {} random-looking bytes ({:.2} bits/byte) and the server answered with {} \
+             ({:.2} bits/byte), no protocol structure: obfs4's handshake shape",
+            r.first_flight_bytes, r.entropy_bits_per_byte, r.server_flight_bytes, r.server_entropy_bits_per_byte
+        );
+        if let Some(l) = obfs4_lengths {
+            return Conclusion {
+                verdict: Verdict::TorTransport,
+                confidence: Some(Confidence::Medium),
+                explanation: format!(
+                    "{handshake}; then {} flights whose lengths modulo 1448 recur ({:.0} %) from residues shared \
+                     by both directions ({}): obfs4's length padding",
+                    l.flights,
+                    l.recurring_share * 100.0,
+                    l.shared_residues.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                ),
+            };
+        }
+        if host_runs_tor {
+            return Conclusion {
+                verdict: Verdict::TorTransport,
+                confidence: Some(Confidence::Low),
+                explanation: format!("{handshake}, from a host with Tor link flows of its own"),
+            };
+        }
     }
     Conclusion { verdict: Verdict::None, confidence: None, explanation: String::new() }
 }

@@ -164,3 +164,62 @@ fn cell_sized_records_need_the_pattern() {
     // One stray 531 among many ordinary records is not enough.
     assert!(cells::cell_records(&stats(vec![(531, 1), (1200, 30)]), &stats(vec![])).is_none());
 }
+
+/// tor's TLS stack across versions: the lab's tor 0.4.9 (OpenSSL 3), and the public captures of
+/// 2013 (tor 0.2.4-era Firefox-8 list with 0xfeff) and 2017 (OpenSSL 1.0.2, no ChaCha20).
+#[test]
+fn tor_stack_traits_across_tor_versions() {
+    for (capture, expect_groups) in [
+        ("lab/tor-01-bootstrap.pcap", true),
+        ("public/tor/ndpi_tor_2013-11-07.pcap", false),
+        ("public/tor/gregcusack_only_tor_traffic_1_2017-09-27.pcap", false),
+    ] {
+        let found = hellos(capture);
+        assert!(!found.is_empty(), "{capture}: tshark found ClientHellos");
+        for (frame, hello, tshark_sni) in found {
+            let traits = link::tor_stack_traits(&hello);
+            assert!(traits.contains(&"tor-cipher-list"), "{capture} frame {frame} ({tshark_sni}): {traits:?}");
+            assert_eq!(traits.contains(&"tor-groups"), expect_groups, "{capture} frame {frame}: {traits:?}");
+        }
+    }
+}
+
+#[test]
+fn ordinary_client_hellos_have_no_tor_stack_traits() {
+    for path in shared_captures() {
+        let name = short_name(&path);
+        if !name.contains("nontor") || !name.contains(".pcap") {
+            continue;
+        }
+        let capture = name.trim_start_matches("captures/");
+        for (frame, hello, sni) in hellos(capture) {
+            assert!(link::tor_stack_traits(&hello).is_empty(), "{capture} frame {frame} ({sni})");
+        }
+    }
+}
+
+/// The SNI label model: tor's names of 8 or more characters from the lab and the public
+/// captures look random; brand and dictionary names look like words (none of these is in the
+/// training word list as such: it has no brand names).
+#[test]
+fn sni_label_randomness() {
+    use torsift::analysis::tor::name_model::{looks_random, word_likeness};
+    let mut tor_names = Vec::new();
+    for capture in ["lab/tor-01-bootstrap.pcap", "public/tor/ndpi_tor_2013-11-07.pcap"] {
+        tor_names.extend(hellos(capture).into_iter().map(|(_, _, sni)| sni));
+    }
+    let labels: Vec<&str> = tor_names.iter().map(|s| s.trim_start_matches("www.").trim_end_matches(".com")).collect();
+    let long: Vec<&&str> = labels.iter().filter(|l| l.len() >= 8).collect();
+    assert!(long.len() >= 20, "{} long tor labels", long.len());
+    for l in long {
+        assert!(looks_random(l), "{l}: {:?}", word_likeness(l));
+    }
+    for name in ["stackoverflow", "wikipedia", "marketplace", "dragonfly", "sunshine", "pinterest", "linkedin"] {
+        assert!(!looks_random(name), "{name}: {:?}", word_likeness(name));
+        assert!(word_likeness(name).unwrap() > 0.5, "{name}: {:?}", word_likeness(name));
+    }
+    // Short names are not judged, whatever they score.
+    for name in ["google", "amazon", "reddit", "github", "cnn", "imdb"] {
+        assert!(!looks_random(name), "{name}");
+    }
+}

@@ -191,7 +191,6 @@ impl Analyzer {
         let dns_names = &totals.dns_names;
         let was_resolved = |name: &str| dns_names.contains(&name.to_ascii_lowercase());
         let flows = flows.into_flows();
-        // Evidence first, for every flow; then host context; then verdicts.
         let found: Vec<(Vec<evidence::Evidence>, Option<crate::analysis::tls::StreamFacts>)> = flows
             .iter()
             .map(|flow| {
@@ -201,20 +200,11 @@ impl Analyzer {
                 (found, facts)
             })
             .collect();
-        // Verdicts from each flow's own evidence; then once more with the hosts those verdicts
-        // show running Tor (context never feeds on itself: the second pass is not iterated).
-        let own: Vec<verdict::Conclusion> = found.iter().map(|(e, _)| verdict::conclude(e, false)).collect();
-        let tor_hosts = hosts::hosts_running_tor(&flows, &own);
         let flows: Vec<FlowReport> = flows
             .iter()
             .zip(found)
-            .zip(own)
-            .map(|((flow, (found, facts)), own)| {
-                let conclusion = if tor_hosts.contains(&flow.client.ip()) && own.verdict == verdict::Verdict::None {
-                    verdict::conclude(&found, true)
-                } else {
-                    own
-                };
+            .map(|(flow, (found, facts))| {
+                let conclusion = verdict::conclude(&found);
                 let mut report = FlowReport::from_flow(flow);
                 // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only
                 // repeat zeros for every bulk flow.

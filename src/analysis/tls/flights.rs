@@ -3,8 +3,8 @@
 //! flight lengths even when every byte is encrypted. Mechanism only: the lengths, in order,
 //! bounded; what they mean is for the policy stages.
 
-/// Flights kept per flow: enough for a handshake and a few dozen exchanges after it.
-pub const MAX_FLIGHTS: usize = 64;
+/// Flights kept per flow: enough for a handshake and the exchanges right after it.
+pub const MAX_FLIGHTS: usize = 16;
 
 /// One flight: its direction and its payload bytes (new bytes only, retransmissions excluded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

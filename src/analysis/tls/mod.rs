@@ -10,6 +10,7 @@ pub mod cert;
 pub mod flights;
 pub mod handshake;
 pub mod records;
+pub mod segment_lengths;
 
 use crate::analysis::flow::Direction;
 use records::RecordTracker;
@@ -45,6 +46,9 @@ pub struct StreamObserver {
     payload_segments: u32,
     /// Payload lengths per flight, in order (bounded).
     pub flights: flights::Flights,
+    /// Segment lengths per direction (to server, to client), only for streams that open with
+    /// random-looking bytes.
+    pub segment_lengths: Option<Box<[segment_lengths::SegmentLengths; 2]>>,
 }
 
 /// Payload segments after which a stream that never showed a TLS record is left alone: its head
@@ -55,6 +59,9 @@ const GIVE_UP_AFTER_SEGMENTS: u32 = 8;
 /// random data measures about 7 bits per byte from 150 bytes, 7.8 from 1,500; text and protocol
 /// headers stay far below.
 const RANDOM_LOOKING_ENTROPY: f32 = 6.5;
+/// Payload segments after which even a random-looking stream is left alone: its segment lengths
+/// have shown whatever pattern they have.
+const MAX_RANDOM_STREAM_SEGMENTS: u32 = 4096;
 
 fn entropy(bytes: &[u8]) -> f32 {
     if bytes.is_empty() {
@@ -87,7 +94,7 @@ impl StreamObserver {
         self.payload_segments >= GIVE_UP_AFTER_SEGMENTS
             && self.to_server.records.stats_records() == 0
             && self.to_client.records.stats_records() == 0
-            && (self.flights.full() || self.to_server.first_segment_entropy < RANDOM_LOOKING_ENTROPY)
+            && (self.segment_lengths.is_none() || self.payload_segments >= MAX_RANDOM_STREAM_SEGMENTS)
     }
 
     /// Bytes held in the heads of both directions.
@@ -100,6 +107,7 @@ impl StreamObserver {
         let first_payload = self.to_server.next_seq.is_none() && self.to_client.next_seq.is_none();
         let (max_handshake, max_plain) = (self.max_head, self.max_plain_head);
         let flights = &mut self.flights;
+        let lengths = &mut self.segment_lengths;
         let d = match direction {
             Direction::ToServer => &mut self.to_server,
             Direction::ToClient => &mut self.to_client,
@@ -117,6 +125,13 @@ impl StreamObserver {
             None => {
                 d.first_segment_len = payload.len() as u32;
                 d.first_segment_entropy = entropy(payload);
+                if first_payload
+                    && direction == Direction::ToServer
+                    && d.first_segment_entropy >= RANDOM_LOOKING_ENTROPY
+                    && payload.first() != Some(&0x16)
+                {
+                    *lengths = Some(Box::default());
+                }
                 d.next_seq = Some(seq.wrapping_add(payload.len() as u32));
             }
             Some(next) => {
@@ -139,6 +154,13 @@ impl StreamObserver {
         }
         d.records.feed(data);
         flights.add(direction == Direction::ToServer, data.len());
+        if let Some(l) = lengths.as_deref_mut() {
+            let [to_server, to_client] = l;
+            match direction {
+                Direction::ToServer => to_server.add(data.len()),
+                Direction::ToClient => to_client.add(data.len()),
+            }
+        }
         if !d.head_closed {
             // Keep a handshake whole; of anything else (or once application data flows) only
             // enough to read a client's request line, and nothing of a server's.
@@ -177,6 +199,9 @@ pub struct StreamFacts {
     /// Payload bytes per flight, in order (`flights.rs`).
     #[serde(skip)]
     pub flights: Vec<flights::Flight>,
+    /// Segment lengths (to server, to client) of a stream that opened with random-looking bytes.
+    #[serde(skip)]
+    pub segment_lengths: Option<[segment_lengths::SegmentLengths; 2]>,
     /// The client's first segment (up to 16 bytes of it), for recognising short greetings.
     #[serde(skip)]
     pub client_prefix: Vec<u8>,
@@ -242,6 +267,7 @@ impl StreamObserver {
             first_server_segment_len: self.to_client.first_segment_len,
             first_server_segment_entropy: self.to_client.first_segment_entropy,
             flights: self.flights.as_slice().to_vec(),
+            segment_lengths: self.segment_lengths.as_deref().cloned(),
             client_prefix: {
                 let n = (self.to_server.first_segment_len as usize).min(16).min(self.to_server.head.len());
                 self.to_server.head.get(..n).unwrap_or_default().to_vec()

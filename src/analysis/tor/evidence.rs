@@ -68,9 +68,9 @@ pub enum Evidence {
     /// A first flight of random-looking bytes with no protocol structure, and whether both
     /// flights fit obfs4's handshake (`transport.rs`).
     RandomFirstFlight(super::transport::RandomFirstFlight),
-    /// Flight lengths modulo obfs4's 1448-byte segment recur from a small table shared by both
-    /// directions: obfs4's length padding (`transport.rs`).
-    Obfs4FlightLengths(super::transport::Obfs4FlightLengths),
+    /// Segment lengths modulo obfs4's 1448-byte segment share residues between the directions
+    /// far beyond chance: obfs4's length padding (`transport.rs`).
+    Obfs4Padding(super::transport::Obfs4Padding),
     /// A SOCKS greeting to tor's SocksPort (`context.rs`).
     SocksToTorPort { port: u16 },
     /// A DNS lookup of a torproject.org host or an onion name (`context.rs`).
@@ -184,8 +184,8 @@ pub fn content_evidence(
     }
     if let Some(r) = super::transport::random_first_flight(f) {
         if r.obfs4_handshake_shape {
-            if let Some(l) = super::transport::obfs4_flight_lengths(&f.flights) {
-                out.push(Evidence::Obfs4FlightLengths(l));
+            if let Some(p) = f.segment_lengths.as_ref().and_then(super::transport::obfs4_padding) {
+                out.push(Evidence::Obfs4Padding(p));
             }
         }
         out.push(Evidence::RandomFirstFlight(r));

@@ -1,26 +1,10 @@
 //! Per host: which local hosts used Tor, when, how much, through which relays or bridges.
 
-use super::verdict::{Conclusion, Confidence, Verdict};
-use crate::analysis::flow::Flow;
 use crate::analysis::report::FlowReport;
 use crate::analysis::time::Timestamp;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::net::IpAddr;
-
-/// Client hosts with a Tor link or directory flow concluded at medium confidence or more from
-/// that flow's own evidence (the conclusions given must have been drawn without host context).
-/// Ports, DNS lookups and SOCKS greetings never make a host a Tor host.
-pub fn hosts_running_tor(flows: &[Flow], conclusions: &[Conclusion]) -> HashSet<IpAddr> {
-    flows
-        .iter()
-        .zip(conclusions)
-        .filter(|(_, c)| {
-            matches!(c.verdict, Verdict::Tor | Verdict::TorDirectory) && c.confidence >= Some(Confidence::Medium)
-        })
-        .map(|(f, _)| f.client.ip())
-        .collect()
-}
 
 #[derive(Clone, Debug, Serialize)]
 pub struct PeerSummary {

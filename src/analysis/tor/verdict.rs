@@ -88,18 +88,16 @@ fn list_confidence(m: &RelayMatch) -> Confidence {
 /// Accept-Encoding tokens only tor sends (dir-spec §6.1: compression methods tor offers).
 const TOR_ENCODINGS: [&str; 2] = ["x-tor-lzma", "x-zstd"];
 
-/// Draws the verdict of one flow from its evidence. `host_runs_tor` says whether the client
-/// host has, elsewhere in the capture, a Tor link or directory flow concluded at medium
-/// confidence or more from that flow's own evidence (never from context, never from a port):
-/// it lifts an obfs4-shaped handshake without obfs4's padding pattern to a low-confidence
-/// transport verdict.
-pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
+/// Draws the verdict of one flow from its own evidence. Host context (other flows of the same
+/// host) never lifts a verdict: a host that runs tor can run Shadowsocks too, and the hard-
+/// negatives lab shows exactly that (its Shadowsocks flows have obfs4's handshake shape).
+pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     let mut orport = None;
     let mut dirport = None;
     let mut listed_server = None;
     let mut exit_client = None;
     let (mut hello, mut cert, mut cells, mut dir, mut random) = (None, None, None, None, None);
-    let mut obfs4_lengths = None;
+    let mut obfs4_padding = None;
     for e in evidence {
         match e {
             Evidence::RelayOrport(m) => orport = Some(m),
@@ -111,7 +109,7 @@ pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
             Evidence::CellSizedRecords(c) => cells = Some(c),
             Evidence::DirectoryRequest(d) => dir = Some(d),
             Evidence::RandomFirstFlight(r) => random = Some(r),
-            Evidence::Obfs4FlightLengths(l) => obfs4_lengths = Some(l),
+            Evidence::Obfs4Padding(p) => obfs4_padding = Some(p),
             Evidence::SocksToTorPort { .. } | Evidence::DnsTorName { .. } => {}
         }
     }
@@ -201,24 +199,17 @@ pub fn conclude(evidence: &[Evidence], host_runs_tor: bool) -> Conclusion {
              ({:.2} bits/byte), no protocol structure: obfs4's handshake shape",
             r.first_flight_bytes, r.entropy_bits_per_byte, r.server_flight_bytes, r.server_entropy_bits_per_byte
         );
-        if let Some(l) = obfs4_lengths {
+        if let Some(p) = obfs4_padding {
             return Conclusion {
                 verdict: Verdict::TorTransport,
                 confidence: Some(Confidence::Medium),
                 explanation: format!(
-                    "{handshake}; then {} flights whose lengths modulo 1448 recur ({:.0} %) from residues shared \
-                     by both directions ({}): obfs4's length padding",
-                    l.flights,
-                    l.recurring_share * 100.0,
-                    l.shared_residues.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+                    "{handshake}; then segment lengths modulo 1448 share {} residues between the directions \
+                     (chance: {:.1}; e.g. {}): obfs4's length padding",
+                    p.shared_residues,
+                    p.shared_by_chance,
+                    p.top_shared.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
                 ),
-            };
-        }
-        if host_runs_tor {
-            return Conclusion {
-                verdict: Verdict::TorTransport,
-                confidence: Some(Confidence::Low),
-                explanation: format!("{handshake}, from a host with Tor link flows of its own"),
             };
         }
     }

@@ -39,6 +39,8 @@ struct Score {
     found: BTreeMap<String, (u32, u32)>, // label -> (given a Tor verdict, total)
     /// (truly Tor?, confidence) -> conversations with a Tor verdict at that confidence.
     by_confidence: BTreeMap<(bool, String), u32>,
+    /// (truly Tor?, evidence kind) -> conversations showing that evidence.
+    by_evidence: BTreeMap<(bool, String), u32>,
     false_positives: Vec<String>,
     missed: Vec<String>,
 }
@@ -52,6 +54,9 @@ impl Score {
         }
         for (k, n) in other.by_confidence {
             *self.by_confidence.entry(k).or_default() += n;
+        }
+        for (k, n) in other.by_evidence {
+            *self.by_evidence.entry(k).or_default() += n;
         }
         self.false_positives.extend(other.false_positives);
         self.missed.extend(other.missed);
@@ -81,6 +86,16 @@ fn score_dir(dir: &Path, index: RelayIndex, only: &dyn Fn(&str) -> bool) -> Scor
                 )
             })
             .collect();
+        let kinds: BTreeMap<ConvKey, Vec<String>> = report
+            .flows
+            .iter()
+            .map(|f| {
+                let mut k: Vec<String> = f.evidence.iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
+                k.sort();
+                k.dedup();
+                (conv_key(f.proto, &f.client.to_string(), &f.server.to_string()), k)
+            })
+            .collect();
         for conv in truth["conversations"].as_array().unwrap() {
             if conv["host_internal"] == true {
                 continue;
@@ -97,6 +112,9 @@ fn score_dir(dir: &Path, index: RelayIndex, only: &dyn Fn(&str) -> bool) -> Scor
             let what = format!("{capture} {} -> {} [{label}] = {verdict} {why}", conv["client"], conv["server"]);
             // An exit fetching a page is non-Tor traffic, but `tor-exit` is right too.
             let exit_ok = verdict == "tor-exit" && conv["client_role"] == "exit";
+            for kind in kinds.get(&key).into_iter().flatten() {
+                *score.by_evidence.entry((truly_tor, kind.clone())).or_default() += 1;
+            }
             let e = score.found.entry(label.to_string()).or_default();
             e.1 += 1;
             if tor && !exit_ok {
@@ -125,6 +143,13 @@ fn print(mode: &str, s: &Score) {
         let fp = s.by_confidence.get(&(false, c.to_string())).copied().unwrap_or(0);
         let precision = if tp + fp == 0 { "-".to_string() } else { format!("{:.3}", f64::from(tp) / f64::from(tp + fp)) };
         println!("  {c:<10} {tp:>6} {fp:>6} {precision:>10}");
+    }
+    println!("  {:<26} {:>6} {:>8}", "evidence seen on", "Tor", "non-Tor");
+    let kinds: std::collections::BTreeSet<&String> = s.by_evidence.keys().map(|(_, k)| k).collect();
+    for k in kinds {
+        let tor = s.by_evidence.get(&(true, k.clone())).copied().unwrap_or(0);
+        let non = s.by_evidence.get(&(false, k.clone())).copied().unwrap_or(0);
+        println!("  {k:<26} {tor:>6} {non:>8}");
     }
     for m in s.missed.iter().take(10) {
         println!("  missed: {m}");
@@ -174,9 +199,17 @@ fn lab_without_any_relay_list() {
 /// A generated lab directory (`tests/lab/*.sh` write them under `target/lab/`): present after
 /// `tests/run-all.sh`; without it the test says how to make it, and fails under CI.
 fn generated_lab(name: &str, script: &str) -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/lab").join(name);
+    let labs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/lab");
+    let dir = labs.join(name);
+    if let Ok(log) = std::fs::read_to_string(labs.join(format!("{name}.failed"))) {
+        panic!("{script} failed; its log:\n{log}");
+    }
     if dir.join("labels.json").is_file() {
         return Some(dir);
+    }
+    if let Ok(why) = std::fs::read_to_string(labs.join("unavailable")) {
+        println!("skipped: {name}: {why}");
+        return None;
     }
     assert!(
         std::env::var_os("CI").is_none(),
@@ -263,4 +296,48 @@ fn public_captures() {
             }
         }
     }
+}
+
+/// `www.<base32>.com` without ALPN and never looked up: the shape tor's names have. Ordinary
+/// clients (curl --no-alpn, wget, openssl, gnutls-cli, Python, Node) produce it for word-like
+/// names all day; none of those may become Tor evidence. The labels say which conversations
+/// are such (from tshark, at lab time).
+#[test]
+fn word_like_names_without_alpn_are_no_evidence() {
+    let Some(dir) = generated_lab("negatives", "tests/lab/make-negatives.sh") else { return };
+    let labels: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("labels.json")).unwrap()).unwrap();
+    let shape = |sni: &str| {
+        sni.strip_prefix("www.").and_then(|r| r.strip_suffix(".com")).is_some_and(|l| {
+            (4..=25).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+        })
+    };
+    let index = Arc::new(RelayIndex::default());
+    let mut checked = 0;
+    for (capture, truth) in labels["captures"].as_object().unwrap() {
+        let report = analyze(&dir.join(capture), &index);
+        for conv in truth["conversations"].as_array().unwrap() {
+            let tls = &conv["tls_observed"];
+            let Some(sni) = tls["sni"].as_str() else { continue };
+            if conv["label"] == "tor-or" || !shape(sni) || tls["alpn_offered"].as_array().is_some_and(|a| !a.is_empty()) {
+                continue;
+            }
+            let key = conv_key("tcp", conv["client"].as_str().unwrap(), conv["server"].as_str().unwrap());
+            let flow = report
+                .flows
+                .iter()
+                .find(|f| conv_key(f.proto, &f.client.to_string(), &f.server.to_string()) == key)
+                .unwrap_or_else(|| panic!("{capture}: no flow for {key:?}"));
+            assert!(
+                flow.evidence.iter().all(|e| e["kind"] != "tor-link-client-hello") && flow.verdict == "none",
+                "{capture} {sni} from {}: {} {}",
+                conv["category"],
+                flow.verdict,
+                flow.explanation
+            );
+            checked += 1;
+        }
+    }
+    println!("{checked} ordinary no-ALPN ClientHellos with tor's name shape: none is evidence");
+    assert!(checked >= 10, "the negatives lab makes at least 10 such conversations, found {checked}");
 }

@@ -20,6 +20,10 @@ command -v capinfos >/dev/null || missing+=(wireshark-common)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/bin/time ] || missing+=(time)
+# The generated labs (tests/lab): real tor, obfs4proxy and the hard negatives' tools.
+for pkg in obfs4proxy $(cat tests/lab/packages.txt); do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 fi
 command -v python3 >/dev/null || missing+=(python3)
 # The SNI label model is trained at build time on Debian's English word list.

@@ -9,8 +9,9 @@
 //! (pcap,    (link,   (table,  (hellos,    (relay lists,  (per flow,  (serde model,
 //!  pcapng,   VLAN,    dir,     certs,      link traits,   per host,   JSON / CSV /
 //!  gzip)     IP,      stats)   records,    cells, dir,    confidence) text)
-//!            frags,            names)      transports)
-//!            tunnels)
+//!            frags,            flights,    transports)
+//!            tunnels)          segment
+//!                              lengths)
 //! ```
 //!
 //! `capture`, `decode`, `flow`, `tls` and `dns` are mechanism and know nothing about Tor;
@@ -28,7 +29,11 @@
 //! # Blind spots
 //!
 //! - Link types other than those listed in the README are counted, not decoded.
-//! - Bridges and pluggable transports are in no public relay list; obfs4 is only suspected.
+//! - Bridges and pluggable transports are in no public relay list; obfs4 is recognised by its
+//!   handshake and padding only where segment boundaries survive; meek, Snowflake and WebTunnel
+//!   are not recognised.
+//! - No verdict rests on one weak trait or on other flows of the same host (see the README's
+//!   evidence table, which says how specific each kind measured).
 //! - Relay lists age; TLS 1.3 hides certificates; a snaplen that cuts payloads hides handshakes.
 //! - Flows evicted from a full table are counted (`flow_table.flows_evicted`), not listed.
 //! - A frame cut short by a small snaplen still counts, with the bytes it declares on the wire.

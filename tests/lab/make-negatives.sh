@@ -2,7 +2,9 @@
 # make-negatives.sh -- hard-negatives capture lab for torsift.
 #
 #   usage: make-negatives.sh OUT_DIR
-#   env:   NEGLAB_WORK   scratch dir (default /tmp/neglab-work); wiped first.
+#   env:   NEGLAB_WORK   scratch dir (wiped first). Default: a fresh mktemp dir /tmp/neglab.XXXXXX,
+#                        removed after a successful run and kept (for its logs) after a failed one,
+#                        so concurrent runs never share files.
 #
 # Records real packet captures of ordinary (non-Tor) traffic that naive Tor
 # detectors confuse with Tor -- TLS without ALPN to www.<word>.com names,
@@ -39,7 +41,7 @@ if [[ "$(ip -o link show | wc -l)" -ne 1 ]] || ! ip -o link show | grep -q ': lo
 fi
 
 OUT="$(realpath -m "$1")"
-WORK="${NEGLAB_WORK:-/tmp/neglab-work}"
+if [[ -n "${NEGLAB_WORK:-}" ]]; then WORK=$NEGLAB_WORK AUTO_WORK=0; else WORK="$(mktemp -d /tmp/neglab.XXXXXX)" AUTO_WORK=1; fi
 PY=/usr/bin/python3            # Debian's python3: standard library only
 H="$LAB_SRC/helpers"
 T0_NS="${NEGLAB_T0_NS:-$(date +%s%N)}"
@@ -112,7 +114,12 @@ cleanup() {
   local i
   for (( i=${#PIDS[@]}-1; i>=0; i-- )); do stop_pid "${PIDS[$i]}"; done
 }
-trap cleanup EXIT
+on_exit() {
+  local rc=$?
+  cleanup
+  if [[ $AUTO_WORK == 1 && $rc == 0 ]]; then rm -rf "$WORK"; elif [[ $rc != 0 ]]; then log "logs kept in $WORK/logs"; fi
+}
+trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 wait_for() {              # wait_for FILE REGEX TIMEOUT_DECISECONDS DESCRIPTION

@@ -6,29 +6,32 @@ cd "$(dirname "$0")/.."
 bash tests/setup.sh
 export PATH="$PWD/tests/e2e/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
-# The generated labs run as root in their own network namespaces (only lo) while the tests
-# build; tests/evaluation.rs scores them. Where network namespaces cannot be made at all, the
-# evaluation says so instead of scoring.
+# The generated labs (tests/lab) run as root in their own network namespaces (only lo), before
+# the build so that compiling does not slow tor down; tests/evaluation.rs scores them. A failed
+# run is retried once, then its log goes to the test, which fails. Where network namespaces
+# cannot be made at all, the evaluation says so instead of scoring.
 sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 make_lab() {  # name script
-  local out="target/lab/$1" log="target/lab/$1.log"
-  rm -rf "$out" "target/lab/$1.failed"
-  if sudo_if_needed bash "$2" "$out" >"$log" 2>&1; then echo "lab $1: made in $out"; else
-    echo "lab $1 FAILED (log: $log)"; tail -20 "$log"; cp "$log" "target/lab/$1.failed"; fi
+  local out="target/lab/$1" log="target/lab/$1.log" try
+  rm -f "target/lab/$1.failed"
+  for try in 1 2; do
+    rm -rf "$out"
+    if sudo_if_needed bash "$2" "$out" >"$log" 2>&1; then echo "lab $1: made in $out"; return; fi
+    echo "lab $1: attempt $try failed (log: $log)"; tail -20 "$log"
+  done
+  cp "$log" "target/lab/$1.failed"
 }
+echo "== generated labs"
 mkdir -p target/lab
 if sudo_if_needed unshare --net true 2>/dev/null; then
   rm -f target/lab/unavailable
-  (make_lab negatives tests/lab/make-negatives.sh; make_lab moved-ports tests/lab/make-tor-variant.sh) &
-  labs=$!
+  make_lab negatives tests/lab/make-negatives.sh
+  make_lab moved-ports tests/lab/make-tor-variant.sh
 else
   echo "network namespaces are not available here: the generated labs cannot run" | tee target/lab/unavailable
-  labs=
 fi
 
 echo "== native tests"
-cargo test --release --all-targets --no-run
-[ -n "$labs" ] && wait "$labs"
 cargo test --release --all-targets
 
 echo "== lints"

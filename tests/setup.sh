@@ -21,7 +21,7 @@ command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/bin/time ] || missing+=(time)
 # The generated labs (tests/lab): real tor, obfs4proxy and the hard negatives' tools.
-for pkg in obfs4proxy $(cat tests/lab/packages.txt); do
+for pkg in obfs4proxy gettext-base $(cat tests/lab/packages.txt); do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 fi
@@ -32,7 +32,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: apt-get install ${missing[*]}"
   echo "wireshark-common wireshark-common/install-setuid boolean false" | sudo_if_needed debconf-set-selections
   sudo_if_needed apt-get update -qq
+  # Install only: no service (tor, sshd, openvpn, shadowsocks) may start on this machine; the
+  # labs start their own, inside network namespaces.
+  echo 'exit 101' | sudo_if_needed tee /usr/sbin/policy-rc.d >/dev/null
+  sudo_if_needed chmod +x /usr/sbin/policy-rc.d
   sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
+  sudo_if_needed rm -f /usr/sbin/policy-rc.d
 fi
 
 rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown

@@ -22,10 +22,14 @@ pub fn shared_captures() -> Vec<PathBuf> {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.is_dir() {
-                if !path.ends_with("directory-docs") && !path.ends_with("torrc") {
+                // Lab side files: directory documents, configurations, TLS keys, logs, tshark dumps.
+                if !["directory-docs", "torrc", "keys", "logs", "tshark"].iter().any(|d| path.ends_with(d)) {
                     stack.push(path);
                 }
-            } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "json" | "txt")) {
+            } else if !matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("md" | "json" | "txt" | "pem" | "env" | "conf" | "log")
+            ) {
                 out.push(path);
             }
         }

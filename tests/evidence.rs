@@ -42,7 +42,7 @@ fn cut(capture: &str, filter: &str, fields: &[&str]) -> Vec<(u64, Vec<u8>, Vec<S
         .map(|l| {
             let cols: Vec<&str> = l.split('\t').collect();
             // A tunnelled frame lists each TCP layer's payload: the innermost is last.
-            let bytes = hex_bytes(cols[1].split(',').last().unwrap());
+            let bytes = hex_bytes(cols[1].rsplit(',').next().unwrap());
             (cols[0].parse().unwrap(), bytes, cols[2..].iter().map(|s| s.to_string()).collect())
         })
         .collect()

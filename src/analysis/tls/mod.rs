@@ -55,7 +55,7 @@ pub struct StreamObserver {
 /// is kept, but nothing later can change what it shows (saves the per-packet work on bulk
 /// non-TLS transfers).
 const GIVE_UP_AFTER_SEGMENTS: u32 = 8;
-/// A first segment at least this close to random (bits per byte) keeps its flights followed:
+/// A first segment at least this close to random (bits per byte) keeps its segment lengths counted:
 /// random data measures about 7 bits per byte from 150 bytes, 7.8 from 1,500; text and protocol
 /// headers stay far below.
 const RANDOM_LOOKING_ENTROPY: f32 = 6.5;
@@ -88,8 +88,8 @@ impl StreamObserver {
     }
 
     /// True once the stream can show nothing new: no TLS record in its first segments, its
-    /// heads are complete, and its flights are all in unless it began with random-looking bytes
-    /// (whose flight lengths are all that an encrypted, unframed protocol shows).
+    /// heads are complete, and, if it began with random-looking bytes, enough of its segment
+    /// lengths are counted (they are all that an encrypted, unframed protocol shows).
     pub fn settled(&self) -> bool {
         self.payload_segments >= GIVE_UP_AFTER_SEGMENTS
             && self.to_server.records.stats_records() == 0

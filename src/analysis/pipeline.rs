@@ -272,7 +272,7 @@ impl Stages {
             let (ts, len) = (frame.ts, frame.orig_len);
             decoder.decode(frame.number, frame.link_type, ts, frame.data, &mut |seg| {
                 let (flow, direction) = flows.observe(ts, len, seg);
-                observe_contents(limits, totals, flow, direction, seg);
+                observe_contents(limits, totals, flow, direction, ts, seg);
             });
         };
         while !pending.is_empty() && !data.is_empty() {
@@ -301,7 +301,14 @@ impl Stages {
 }
 
 /// Hands a segment's bytes to the content observers: TCP stream heads and TLS records, DNS.
-fn observe_contents(limits: &Limits, totals: &mut Totals, flow: &mut Flow, direction: Direction, seg: &Segment<'_>) {
+fn observe_contents(
+    limits: &Limits,
+    totals: &mut Totals,
+    flow: &mut Flow,
+    direction: Direction,
+    ts: Timestamp,
+    seg: &Segment<'_>,
+) {
     match seg.transport {
         // Segments without payload (pure ACKs) show nothing to the observers.
         Transport::Tcp if !seg.is_fragment && !flow.stream_settled && !seg.payload.is_empty() => {
@@ -315,7 +322,7 @@ fn observe_contents(limits: &Limits, totals: &mut Totals, flow: &mut Flow, direc
             }
             if let Some(stream) = flow.stream.as_mut() {
                 let before = stream.head_bytes();
-                stream.segment(direction, seg.tcp_seq, seg.tcp_flags & 0x02 != 0, seg.payload);
+                stream.segment(direction, ts.0, seg.tcp_seq, seg.tcp_flags & 0x02 != 0, seg.payload);
                 totals.head_bytes += stream.head_bytes().saturating_sub(before);
                 flow.stream_settled = stream.settled();
             }

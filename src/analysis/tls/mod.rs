@@ -11,6 +11,7 @@ pub mod flights;
 pub mod handshake;
 pub mod records;
 pub mod segment_lengths;
+pub mod turns;
 
 use crate::analysis::flow::Direction;
 use records::RecordTracker;
@@ -49,6 +50,8 @@ pub struct StreamObserver {
     /// Segment lengths per direction (to server, to client), only for streams that open with
     /// random-looking bytes.
     pub segment_lengths: Option<Box<[segment_lengths::SegmentLengths; 2]>>,
+    /// Request/response turns and the client's think times (`turns.rs`).
+    pub turns: turns::Turns,
 }
 
 /// Payload segments after which a stream that never showed a TLS record is left alone: its head
@@ -102,8 +105,9 @@ impl StreamObserver {
         self.to_server.head.capacity() + self.to_client.head.capacity()
     }
 
-    /// A TCP segment of this flow. `syn` segments take one sequence number.
-    pub fn segment(&mut self, direction: Direction, seq: u32, syn: bool, payload: &[u8]) {
+    /// A TCP segment of this flow, captured at `ts` (nanoseconds). `syn` segments take one
+    /// sequence number.
+    pub fn segment(&mut self, direction: Direction, ts: i64, seq: u32, syn: bool, payload: &[u8]) {
         let first_payload = self.to_server.next_seq.is_none() && self.to_client.next_seq.is_none();
         let (max_handshake, max_plain) = (self.max_head, self.max_plain_head);
         let flights = &mut self.flights;
@@ -154,6 +158,7 @@ impl StreamObserver {
         }
         d.records.feed(data);
         flights.add(direction == Direction::ToServer, data.len());
+        self.turns.add(direction == Direction::ToServer, ts, data.len());
         if let Some(l) = lengths.as_deref_mut() {
             let [to_server, to_client] = l;
             match direction {
@@ -205,6 +210,9 @@ pub struct StreamFacts {
     /// The client's first segment (up to 16 bytes of it), for recognising short greetings.
     #[serde(skip)]
     pub client_prefix: Vec<u8>,
+    /// Request/response turns and the client's timer, if it polls (`turns.rs`).
+    #[serde(skip)]
+    pub turns: turns::TurnSummary,
 }
 
 impl StreamFacts {
@@ -272,6 +280,7 @@ impl StreamObserver {
                 let n = (self.to_server.first_segment_len as usize).min(16).min(self.to_server.head.len());
                 self.to_server.head.get(..n).unwrap_or_default().to_vec()
             },
+            turns: self.turns.summary(),
         }
     }
 }

@@ -71,6 +71,9 @@ pub enum Evidence {
     /// Segment lengths modulo obfs4's 1448-byte segment share residues between the directions
     /// far beyond chance: obfs4's length padding (`transport.rs`).
     Obfs4Padding(super::transport::Obfs4Padding),
+    /// One TLS session of equal-sized requests whose think times back off ×1.5 from 100 ms:
+    /// meek's polling timer (`meek.rs`).
+    MeekPolling(super::meek::MeekPolling),
     /// A SOCKS greeting to tor's SocksPort (`context.rs`).
     SocksToTorPort { port: u16 },
     /// A DNS lookup of a torproject.org host or an onion name (`context.rs`).
@@ -189,6 +192,9 @@ pub fn content_evidence(
             }
         }
         out.push(Evidence::RandomFirstFlight(r));
+    }
+    if let Some(p) = super::meek::meek_polling(&f.turns) {
+        out.push(Evidence::MeekPolling(p));
     }
     if super::context::socks_to_tor(flow.server.port(), f) {
         out.push(Evidence::SocksToTorPort { port: flow.server.port() });

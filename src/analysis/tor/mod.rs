@@ -7,6 +7,7 @@ pub mod directory;
 pub mod evidence;
 pub mod hosts;
 pub mod link;
+pub mod meek;
 pub mod name_model;
 pub mod name_training;
 pub mod relays;

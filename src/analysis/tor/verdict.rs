@@ -98,6 +98,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     let mut exit_client = None;
     let (mut hello, mut cert, mut cells, mut dir, mut random) = (None, None, None, None, None);
     let mut obfs4_padding = None;
+    let mut meek = None;
     for e in evidence {
         match e {
             Evidence::RelayOrport(m) => orport = Some(m),
@@ -110,6 +111,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             Evidence::DirectoryRequest(d) => dir = Some(d),
             Evidence::RandomFirstFlight(r) => random = Some(r),
             Evidence::Obfs4Padding(p) => obfs4_padding = Some(p),
+            Evidence::MeekPolling(p) => meek = Some(p),
             Evidence::SocksToTorPort { .. } | Evidence::DnsTorName { .. } => {}
         }
     }
@@ -190,6 +192,21 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
                 "client {} is an exit relay ({}): a Tor user reaching this server",
                 m.address.ip(),
                 dated(m)
+            ),
+        };
+    }
+    if let Some(p) = meek {
+        let think: Vec<String> = p.think_ms.iter().map(|t| format!("{t}")).collect();
+        return Conclusion {
+            verdict: Verdict::TorTransport,
+            confidence: Some(Confidence::Medium),
+            explanation: format!(
+                "meek polling: one TLS session of {} requests, {} runs of identical {}-byte requests whose \
+                 wait grew ×1.5 from about 100 ms ({} ms), meek's idle back-off",
+                p.requests,
+                p.backoff_runs.max(1),
+                p.poll_bytes,
+                think.join(", ")
             ),
         };
     }

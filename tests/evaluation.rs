@@ -141,7 +141,8 @@ fn print(mode: &str, s: &Score) {
     for c in ["high", "medium", "low"] {
         let tp = s.by_confidence.get(&(true, c.to_string())).copied().unwrap_or(0);
         let fp = s.by_confidence.get(&(false, c.to_string())).copied().unwrap_or(0);
-        let precision = if tp + fp == 0 { "-".to_string() } else { format!("{:.3}", f64::from(tp) / f64::from(tp + fp)) };
+        let precision =
+            if tp + fp == 0 { "-".to_string() } else { format!("{:.3}", f64::from(tp) / f64::from(tp + fp)) };
         println!("  {c:<10} {tp:>6} {fp:>6} {precision:>10}");
     }
     println!("  {:<26} {:>6} {:>8}", "evidence seen on", "Tor", "non-Tor");
@@ -319,7 +320,8 @@ fn word_like_names_without_alpn_are_no_evidence() {
         for conv in truth["conversations"].as_array().unwrap() {
             let tls = &conv["tls_observed"];
             let Some(sni) = tls["sni"].as_str() else { continue };
-            if conv["label"] == "tor-or" || !shape(sni) || tls["alpn_offered"].as_array().is_some_and(|a| !a.is_empty()) {
+            if conv["label"] == "tor-or" || !shape(sni) || tls["alpn_offered"].as_array().is_some_and(|a| !a.is_empty())
+            {
                 continue;
             }
             let key = conv_key("tcp", conv["client"].as_str().unwrap(), conv["server"].as_str().unwrap());

@@ -51,6 +51,8 @@ struct Totals {
     heads_refused: u64,
     /// Every DNS name looked up in the capture (bounded by `Limits::max_dns_names`).
     dns_names: std::collections::HashSet<String>,
+    /// The name each answered address was looked up as (same bound).
+    resolved: std::collections::HashMap<std::net::IpAddr, String>,
     bytes: u64,
     captured_bytes: u64,
     first_seen: Option<Timestamp>,
@@ -212,6 +214,7 @@ impl Analyzer {
                     facts.as_ref().filter(|f| f.shows_something()).map(super::report::StreamSummary::from_facts);
                 report.verdict = conclusion.verdict.name();
                 report.confidence = conclusion.confidence.map(|c| c.name());
+                report.transport = conclusion.transport;
                 report.explanation = conclusion.explanation;
                 report.evidence = found.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
                 report
@@ -331,6 +334,11 @@ fn observe_contents(
             if let Some(name) = dns::question_name(seg.payload) {
                 if flow.dns_names.len() < 4 && !flow.dns_names.contains(&name) {
                     flow.dns_names.push(name.clone());
+                }
+                for address in dns::answer_addresses(seg.payload) {
+                    if totals.resolved.len() < limits.max_dns_names {
+                        totals.resolved.insert(address, name.clone());
+                    }
                 }
                 if totals.dns_names.len() < limits.max_dns_names {
                     totals.dns_names.insert(name);

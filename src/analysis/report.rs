@@ -99,6 +99,10 @@ pub struct FlowReport {
     /// `none` until Tor evidence is found; see the README for every value.
     pub verdict: &'static str,
     pub confidence: Option<&'static str>,
+    /// For `tor-transport`: the pluggable transport the evidence names (`obfs4`, `meek`,
+    /// `snowflake`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<&'static str>,
     pub evidence: Vec<serde_json::Value>,
     /// One line for people: the verdict and the evidence that decided it.
     pub explanation: String,
@@ -211,6 +215,7 @@ impl FlowReport {
             last_seen: f.last_seen,
             verdict: "none",
             confidence: None,
+            transport: None,
             evidence: Vec::new(),
             explanation: String::new(),
             to_server: f.to_server,

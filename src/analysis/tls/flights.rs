@@ -56,9 +56,6 @@ mod tests {
         f.add(true, 5);
         f.add(false, 9);
         f.add(false, 1);
-        assert_eq!(
-            f.as_slice(),
-            &[Flight { to_server: true, bytes: 141 }, Flight { to_server: false, bytes: 7192 }]
-        );
+        assert_eq!(f.as_slice(), &[Flight { to_server: true, bytes: 141 }, Flight { to_server: false, bytes: 7192 }]);
     }
 }

@@ -23,6 +23,8 @@ pub struct HostSummary {
     pub host: IpAddr,
     /// Flows per verdict (tor, tor-directory, tor-transport, tor-exit).
     pub verdicts: BTreeMap<&'static str, u64>,
+    /// Pluggable transports this host used (`obfs4`, `meek`, `snowflake`, …), by name.
+    pub transports: Vec<&'static str>,
     pub flows: u64,
     pub packets: u64,
     pub bytes: u64,
@@ -54,6 +56,7 @@ pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
         let h = hosts.entry(local.ip()).or_insert_with(|| HostSummary {
             host: local.ip(),
             verdicts: BTreeMap::new(),
+            transports: Vec::new(),
             flows: 0,
             packets: 0,
             bytes: 0,
@@ -64,6 +67,9 @@ pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
         });
         h.spans.push(Span { verdict: f.verdict, first_seen: f.first_seen, last_seen: f.last_seen, bytes: f.bytes });
         *h.verdicts.entry(f.verdict).or_insert(0) += 1;
+        if let Some(t) = f.transport.filter(|t| !h.transports.contains(t)) {
+            h.transports.push(t);
+        }
         h.flows += 1;
         h.packets += f.packets;
         h.bytes += f.bytes;
@@ -89,6 +95,7 @@ pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
     }
     let mut out: Vec<HostSummary> = hosts.into_values().collect();
     for h in &mut out {
+        h.transports.sort_unstable();
         h.peers.sort_by_key(|p| std::cmp::Reverse(p.bytes));
         h.spans.sort_by_key(|s| std::cmp::Reverse(s.bytes));
         h.spans.truncate(MAX_SPANS);

@@ -117,8 +117,7 @@ pub fn obfs4_padding(lengths: &[SegmentLengths; 2]) -> Option<Obfs4Padding> {
         m
     };
     let (up, down) = (residues(&lengths[0]), residues(&lengths[1]));
-    let mut shared: Vec<(u32, u64)> =
-        up.iter().filter_map(|(r, n)| down.get(r).map(|m| (*r, n + m))).collect();
+    let mut shared: Vec<(u32, u64)> = up.iter().filter_map(|(r, n)| down.get(r).map(|m| (*r, n + m))).collect();
     shared.sort_by_key(|(r, n)| (std::cmp::Reverse(*n), *r));
     let by_chance = (up.len() * down.len()) as f64 / f64::from(SEGMENT);
     let found = shared.len() >= MIN_SHARED_RESIDUES && shared.len() as f64 >= CHANCE_FACTOR * by_chance + 2.0;

@@ -55,6 +55,8 @@ pub const NEAR_LIST_DAYS: i64 = 31;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conclusion {
     pub verdict: Verdict,
+    /// For `tor-transport`: which pluggable transport (`obfs4`, `meek`, `snowflake`, …).
+    pub transport: Option<&'static str>,
     pub confidence: Option<Confidence>,
     pub explanation: String,
 }
@@ -162,7 +164,12 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
         orport.map(list_confidence)
     };
     if let Some(confidence) = link {
-        return Conclusion { verdict: Verdict::Tor, confidence: Some(confidence), explanation: why.join("; ") };
+        return Conclusion {
+            transport: None,
+            verdict: Verdict::Tor,
+            confidence: Some(confidence),
+            explanation: why.join("; "),
+        };
     }
     if let Some(d) = dir {
         let tor_encoding = d.accept_encoding.as_deref().is_some_and(|a| TOR_ENCODINGS.iter().any(|t| a.contains(t)));
@@ -172,6 +179,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
         }
         let confidence = if dirport.is_some() || tor_encoding { Confidence::High } else { Confidence::Medium };
         return Conclusion {
+            transport: None,
             verdict: Verdict::TorDirectory,
             confidence: Some(confidence),
             explanation: why.join("; "),
@@ -179,6 +187,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     }
     if let Some(m) = dirport {
         return Conclusion {
+            transport: None,
             verdict: Verdict::TorDirectory,
             confidence: Some(list_confidence(m).min(Confidence::Medium)),
             explanation: format!("server {} is the DirPort of {}", m.address, dated(m)),
@@ -186,6 +195,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     }
     if let Some(m) = exit_client {
         return Conclusion {
+            transport: None,
             verdict: Verdict::TorExit,
             confidence: Some(list_confidence(m).min(Confidence::Medium)),
             explanation: format!(
@@ -198,6 +208,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     if let Some(p) = meek {
         let think: Vec<String> = p.think_ms.iter().map(|t| format!("{t}")).collect();
         return Conclusion {
+            transport: Some("meek"),
             verdict: Verdict::TorTransport,
             confidence: Some(Confidence::Medium),
             explanation: format!(
@@ -218,6 +229,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
         );
         if let Some(p) = obfs4_padding {
             return Conclusion {
+                transport: Some("obfs4"),
                 verdict: Verdict::TorTransport,
                 confidence: Some(Confidence::Medium),
                 explanation: format!(
@@ -230,5 +242,5 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             };
         }
     }
-    Conclusion { verdict: Verdict::None, confidence: None, explanation: String::new() }
+    Conclusion { transport: None, verdict: Verdict::None, confidence: None, explanation: String::new() }
 }

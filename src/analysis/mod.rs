@@ -16,6 +16,7 @@ pub mod report;
 pub mod time;
 pub mod tls;
 pub mod tor;
+pub mod udp;
 
 pub use error::CaptureError;
 pub use limits::Limits;

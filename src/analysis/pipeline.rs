@@ -14,6 +14,7 @@ use super::time::Timestamp;
 use super::tls::StreamObserver;
 use super::tor::relays::RelayIndex;
 use super::tor::{evidence, hosts, verdict};
+use super::udp::DatagramObserver;
 use std::sync::Arc;
 
 /// How far the analysis has got, after a push.
@@ -193,18 +194,26 @@ impl Analyzer {
         let dns_names = &totals.dns_names;
         let was_resolved = |name: &str| dns_names.contains(&name.to_ascii_lowercase());
         let flows = flows.into_flows();
-        let found: Vec<(Vec<evidence::Evidence>, Option<crate::analysis::tls::StreamFacts>)> = flows
+        let facts: Vec<Option<crate::analysis::tls::StreamFacts>> =
+            flows.iter().map(|flow| flow.stream.as_ref().map(|s| s.facts())).collect();
+        let mut found: Vec<Vec<evidence::Evidence>> = flows
             .iter()
-            .map(|flow| {
-                let facts = flow.stream.as_ref().map(|s| s.facts());
+            .zip(&facts)
+            .map(|(flow, facts)| {
                 let mut found = evidence::relay_evidence(relays, flow);
                 found.extend(evidence::content_evidence(flow, facts.as_ref(), &was_resolved));
-                (found, facts)
+                found
             })
             .collect();
+        // Evidence that takes several flows to see.
+        for (i, e) in evidence::snowflake_evidence(&flows, &facts) {
+            if let Some(list) = found.get_mut(i) {
+                list.push(e);
+            }
+        }
         let flows: Vec<FlowReport> = flows
             .iter()
-            .zip(found)
+            .zip(found.into_iter().zip(facts))
             .map(|(flow, (found, facts))| {
                 let conclusion = verdict::conclude(&found);
                 let mut report = FlowReport::from_flow(flow);
@@ -216,6 +225,7 @@ impl Analyzer {
                 report.confidence = conclusion.confidence.map(|c| c.name());
                 report.transport = conclusion.transport;
                 report.explanation = conclusion.explanation;
+                report.datagrams = flow.datagrams.as_ref().map(|d| d.facts.clone()).filter(|d| d.shows_something());
                 report.evidence = found.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
                 report
             })
@@ -303,7 +313,8 @@ impl Stages {
     }
 }
 
-/// Hands a segment's bytes to the content observers: TCP stream heads and TLS records, DNS.
+/// Hands a segment's bytes to the content observers: TCP stream heads and TLS records, DNS,
+/// STUN and DTLS.
 fn observe_contents(
     limits: &Limits,
     totals: &mut Totals,
@@ -343,6 +354,14 @@ fn observe_contents(
                 if totals.dns_names.len() < limits.max_dns_names {
                     totals.dns_names.insert(name);
                 }
+            }
+        }
+        Transport::Udp if !seg.is_fragment && !seg.payload.is_empty() => {
+            if flow.datagrams.is_none() && DatagramObserver::wants(seg.payload) {
+                flow.datagrams = Some(Box::default());
+            }
+            if let Some(observer) = flow.datagrams.as_mut().filter(|o| !o.settled()) {
+                observer.datagram(direction, seg.payload);
             }
         }
         _ => {}

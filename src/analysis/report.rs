@@ -123,6 +123,9 @@ pub struct FlowReport {
     /// DNS names this flow asked about.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns_names: Vec<String>,
+    /// What a UDP flow's datagrams showed: STUN requests, ICE checks, a DTLS ClientHello.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub datagrams: Option<crate::analysis::udp::DatagramFacts>,
 }
 
 /// The report's compact view of [`crate::analysis::tls::StreamFacts`].
@@ -230,6 +233,7 @@ impl FlowReport {
             fragment_bytes: f.fragment_bytes,
             stream: None,
             dns_names: f.dns_names.clone(),
+            datagrams: None,
         }
     }
 }

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_chunks gzip_input decode_frame tls_stream relay_list)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_chunks gzip_input decode_frame tls_stream udp_datagrams relay_list)
 cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 cargo +nightly fuzz build -O --fuzz-dir tests/fuzz
 shared=../shared
@@ -29,6 +29,16 @@ seed tls_stream 16 $small
 mkdir -p tests/fuzz/corpus/gzip_input
 for f in $(find "$shared/captures" -name '*.gz'); do tail -c +11 "$f" | head -c 65536 > "tests/fuzz/corpus/gzip_input/seed-$(basename "$f")"; done
 seed relay_list 03 $(find "$shared/relays" "$shared/captures/lab/directory-docs" -type f -name '*consensus*' -o -type f -name '*.lst' -o -type f -name '*exit*' | sort)
+# STUN and DTLS datagrams of the transport lab (one per seed, whole: the first byte, 255, is the
+# datagram size the target cuts at).
+mkdir -p tests/fuzz/corpus/udp_datagrams
+if command -v tshark >/dev/null && [ -f "$shared/captures/lab-pt/pt-02-snowflake-client.pcap" ]; then
+  tshark -r "$shared/captures/lab-pt/pt-02-snowflake-client.pcap" -Y 'stun || dtls.handshake' -T fields -e udp.payload 2>/dev/null \
+    | head -40 | while read -r hex; do
+      python3 -c 'import sys; sys.stdout.buffer.write(b"\xff" + bytes.fromhex(sys.argv[1]))' "$hex" \
+        > "tests/fuzz/corpus/udp_datagrams/seed-${hex:0:24}"
+    done || true  # head closing the pipe early is fine
+fi
 for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   cargo +nightly fuzz run -O --fuzz-dir tests/fuzz "$t" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|SUMMARY|ERROR|panicked" || true

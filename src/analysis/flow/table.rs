@@ -84,6 +84,8 @@ pub struct Flow {
     pub stream_settled: bool,
     /// DNS names this flow asked about (UDP port 53; a few).
     pub dns_names: Vec<String>,
+    /// STUN and DTLS seen in a UDP flow (None until a datagram looks like either).
+    pub datagrams: Option<Box<crate::analysis::udp::DatagramObserver>>,
 }
 
 impl Flow {
@@ -163,6 +165,7 @@ impl FlowTable {
                 stream: None,
                 stream_settled: false,
                 dns_names: Vec::new(),
+                datagrams: None,
             }
         });
         let pure_syn = seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;

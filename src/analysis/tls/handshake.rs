@@ -143,6 +143,10 @@ fn version_code(v: u16) -> &'static str {
         0x0302 => "11",
         0x0301 => "10",
         0x0300 => "s3",
+        // DTLS (JA4 gives these their own codes).
+        0xfeff => "d1",
+        0xfefd => "d2",
+        0xfefc => "d3",
         _ => "00",
     }
 }

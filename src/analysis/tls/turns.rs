@@ -20,8 +20,8 @@ const SAMPLE: usize = 12;
 pub struct Turns {
     /// Time of the server's last payload segment, while the server holds the turn.
     last_server: Option<i64>,
-    /// The client's current turn: think time before it, and its bytes so far.
-    client_turn: Option<(i64, u32)>,
+    /// The client's current turn: when it began, the think time before it, its bytes so far.
+    client_turn: Option<(i64, i64, u32)>,
     run: Run,
     pub summary: TurnSummary,
 }
@@ -48,7 +48,15 @@ pub struct TurnSummary {
     pub backoff_request_bytes: u32,
     /// The longest run's think times in milliseconds.
     pub backoff_think_ms: Vec<u32>,
+    /// The first requests (client turns) of at least `LARGE_REQUEST_BYTES`: when each began
+    /// (nanoseconds) and its bytes. A WebRTC offer or answer (an SDP of about a kilobyte) is one.
+    #[serde(skip)]
+    pub large_requests: Vec<(i64, u32)>,
 }
+
+/// A request at least this large can carry an SDP offer or answer (~1 KB with ICE candidates).
+pub const LARGE_REQUEST_BYTES: u32 = 600;
+const MAX_LARGE_REQUESTS: usize = 32;
 
 /// Runs shorter than this are not counted in `backoff_runs` (two ×1.5 steps happen by chance).
 pub const MIN_REPORTED_STEPS: u32 = 4;
@@ -62,16 +70,19 @@ impl Turns {
     pub fn add(&mut self, to_server: bool, ts: i64, len: usize) {
         if to_server {
             match &mut self.client_turn {
-                Some((_, bytes)) => *bytes = bytes.saturating_add(len as u32),
+                Some((_, _, bytes)) => *bytes = bytes.saturating_add(len as u32),
                 None => {
                     // A new client turn; its think time is known only if the server spoke before.
                     let think = self.last_server.map_or(-1, |t| ts.saturating_sub(t));
-                    self.client_turn = Some((think, len as u32));
+                    self.client_turn = Some((ts, think, len as u32));
                 }
             }
             self.last_server = None;
         } else {
-            if let Some((think, bytes)) = self.client_turn.take() {
+            if let Some((start, think, bytes)) = self.client_turn.take() {
+                if bytes >= LARGE_REQUEST_BYTES && self.summary.large_requests.len() < MAX_LARGE_REQUESTS {
+                    self.summary.large_requests.push((start, bytes));
+                }
                 if think >= 0 {
                     self.end_client_turn(think, bytes);
                 }

@@ -74,6 +74,19 @@ pub enum Evidence {
     /// One TLS session of equal-sized requests whose think times back off ×1.5 from 100 ms:
     /// meek's polling timer (`meek.rs`).
     MeekPolling(super::meek::MeekPolling),
+    /// A DTLS ClientHello in pion/dtls's extension order: the WebRTC library of Snowflake's
+    /// client and proxy (`snowflake.rs`). Alone it names a Go WebRTC application.
+    WebrtcDtls(super::snowflake::PionDtls),
+    /// A candidate pair of a pion WebRTC connection whose hosts also ran Snowflake's NAT test or
+    /// relayed it to a WebSocket (`snowflake.rs`).
+    SnowflakeWebrtc(super::snowflake::WebrtcSession),
+    /// A STUN Binding Request of a Snowflake host before its connection: the RFC 5780
+    /// NAT-mapping test, the gathering of the connection's candidates, or the same server again.
+    SnowflakeStun(super::snowflake::SnowflakeStun),
+    /// The HTTPS request that carried the SDP offer or answer just before the connection.
+    SnowflakeRendezvous(super::snowflake::SnowflakeRendezvous),
+    /// A proxy's WebSocket to the Snowflake relay, carrying the connection's bytes both ways.
+    SnowflakeRelay(super::snowflake::SnowflakeRelay),
     /// A SOCKS greeting to tor's SocksPort (`context.rs`).
     SocksToTorPort { port: u16 },
     /// A DNS lookup of a torproject.org host or an onion name (`context.rs`).
@@ -156,7 +169,8 @@ pub fn relay_evidence(index: &RelayIndex, flow: &Flow) -> Vec<Evidence> {
     out
 }
 
-/// Everything the flow's own bytes show (TLS handshake, records, HTTP, first flight, DNS).
+/// Everything the flow's own bytes show (TLS handshake, records, HTTP, first flight, DNS,
+/// DTLS).
 pub fn content_evidence(
     flow: &Flow,
     facts: Option<&StreamFacts>,
@@ -165,6 +179,9 @@ pub fn content_evidence(
     let mut out = Vec::new();
     for name in flow.dns_names.iter().filter(|n| super::context::is_tor_name(n)) {
         out.push(Evidence::DnsTorName { name: name.clone() });
+    }
+    if let Some(dtls) = flow.datagrams.as_ref().and_then(|d| super::snowflake::pion_dtls(&d.facts)) {
+        out.push(Evidence::WebrtcDtls(dtls));
     }
     let Some(f) = facts else { return out };
     let tor_hello = f.client_hello.as_ref().and_then(|h| super::link::tor_client_hello(h, was_resolved));
@@ -200,4 +217,27 @@ pub fn content_evidence(
         out.push(Evidence::SocksToTorPort { port: flow.server.port() });
     }
     out
+}
+
+/// Snowflake's sequence across flows (`snowflake.rs`), as evidence by flow index.
+pub fn snowflake_evidence(flows: &[Flow], facts: &[Option<StreamFacts>]) -> Vec<(usize, Evidence)> {
+    use super::snowflake::{correlate, FlowView, Found};
+    // Only captures with a pion DTLS handshake can hold a Snowflake connection.
+    let pion = |f: &Flow| f.datagrams.as_ref().is_some_and(|d| super::snowflake::pion_dtls(&d.facts).is_some());
+    if !flows.iter().any(pion) {
+        return Vec::new();
+    }
+    let views: Vec<FlowView> = flows.iter().zip(facts).map(|(f, s)| FlowView::of(f, s.as_ref())).collect();
+    correlate(&views)
+        .into_iter()
+        .map(|(i, found)| {
+            let e = match found {
+                Found::Session(s) => Evidence::SnowflakeWebrtc(s),
+                Found::Stun(s) => Evidence::SnowflakeStun(s),
+                Found::Rendezvous(r) => Evidence::SnowflakeRendezvous(r),
+                Found::Relay(r) => Evidence::SnowflakeRelay(r),
+            };
+            (i, e)
+        })
+        .collect()
 }

@@ -11,5 +11,6 @@ pub mod meek;
 pub mod name_model;
 pub mod name_training;
 pub mod relays;
+pub mod snowflake;
 pub mod transport;
 pub mod verdict;

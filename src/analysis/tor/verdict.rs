@@ -101,6 +101,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     let (mut hello, mut cert, mut cells, mut dir, mut random) = (None, None, None, None, None);
     let mut obfs4_padding = None;
     let mut meek = None;
+    let mut snowflake = Vec::new();
     for e in evidence {
         match e {
             Evidence::RelayOrport(m) => orport = Some(m),
@@ -114,7 +115,11 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             Evidence::RandomFirstFlight(r) => random = Some(r),
             Evidence::Obfs4Padding(p) => obfs4_padding = Some(p),
             Evidence::MeekPolling(p) => meek = Some(p),
-            Evidence::SocksToTorPort { .. } | Evidence::DnsTorName { .. } => {}
+            Evidence::SnowflakeWebrtc(_)
+            | Evidence::SnowflakeStun(_)
+            | Evidence::SnowflakeRendezvous(_)
+            | Evidence::SnowflakeRelay(_) => snowflake.push(e),
+            Evidence::WebrtcDtls(_) | Evidence::SocksToTorPort { .. } | Evidence::DnsTorName { .. } => {}
         }
     }
     let listed = orport.or(listed_server);
@@ -221,6 +226,9 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             ),
         };
     }
+    if let Some(c) = snowflake_conclusion(&snowflake) {
+        return c;
+    }
     if let Some(r) = random.filter(|r| r.obfs4_handshake_shape) {
         let handshake = format!(
             "client opened with {} random-looking bytes ({:.2} bits/byte) and the server answered with {} \
@@ -243,4 +251,87 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
         }
     }
     Conclusion { transport: None, verdict: Verdict::None, confidence: None, explanation: String::new() }
+}
+
+/// `12 ms before`, `5.1 s before`, `3 ms after`.
+fn before(seconds: f64) -> String {
+    let side = if seconds < 0.0 { "after" } else { "before" };
+    let s = seconds.abs();
+    if s < 1.0 {
+        format!("{:.0} ms {side}", s * 1000.0)
+    } else {
+        format!("{s:.1} s {side}")
+    }
+}
+
+/// Who the connection's hosts were, for explanations.
+fn session_roles(s: &super::snowflake::WebrtcSession) -> String {
+    let mut roles = Vec::new();
+    if let Some(h) = s.nat_test_host {
+        roles.push(format!("{h} ran Snowflake's NAT-mapping test"));
+    }
+    if let Some(h) = s.relay_host {
+        roles.push(format!("{h} relayed it to a WebSocket"));
+    }
+    format!("pion WebRTC connection {} (DTLS JA4 {}; {})", s.dtls_flow, s.dtls_ja4, roles.join(", "))
+}
+
+/// Snowflake: the strongest step this flow took part in. The connection itself and the steps
+/// tied to it by protocol facts (NAT test, candidate gathering, relayed bytes) are medium, high
+/// when both of Snowflake's roles were seen; a step tied only by time is low.
+fn snowflake_conclusion(found: &[&Evidence]) -> Option<Conclusion> {
+    let (confidence, explanation) = found
+        .iter()
+        .filter_map(|e| match e {
+            Evidence::SnowflakeWebrtc(s) => {
+                let both = s.nat_test_host.is_some() && s.relay_host.is_some();
+                let c = if both { Confidence::High } else { Confidence::Medium };
+                Some((c, format!("candidate pair (of {}) of the Snowflake {}", s.candidate_pairs, session_roles(s))))
+            }
+            Evidence::SnowflakeRelay(r) => {
+                let s = r.session.as_ref()?;
+                Some((
+                    Confidence::Medium,
+                    format!(
+                        "Snowflake proxy's relay WebSocket: it carried {} B up and {} B down as the {} \
+                         brought in {} B and took out {} B",
+                        r.relayed_up,
+                        r.relayed_down,
+                        session_roles(s),
+                        r.connection_in,
+                        r.connection_out
+                    ),
+                ))
+            }
+            Evidence::SnowflakeStun(st) => {
+                let c = if st.role == "same-stun-server" { Confidence::Low } else { Confidence::Medium };
+                Some((
+                    c,
+                    format!(
+                        "STUN Binding Request to {} ({}) {} the {}",
+                        st.stun_server,
+                        st.role,
+                        before(st.seconds_before_connection),
+                        session_roles(&st.session)
+                    ),
+                ))
+            }
+            Evidence::SnowflakeRendezvous(r) => Some((
+                Confidence::Low,
+                format!(
+                    "HTTPS request of {} B {} the {}: Snowflake's rendezvous (SDP offer or answer)",
+                    r.request_bytes,
+                    before(r.seconds_before_connection),
+                    session_roles(&r.session)
+                ),
+            )),
+            _ => None,
+        })
+        .max_by_key(|(c, _)| *c)?;
+    Some(Conclusion {
+        transport: Some("snowflake"),
+        verdict: Verdict::TorTransport,
+        confidence: Some(confidence),
+        explanation,
+    })
 }

@@ -34,6 +34,10 @@ fn host(h: &Value) -> Html {
                 { format!("{} flows · {} · {} → {}", thousands(u(&h["flows"])), human_bytes(u(&h["bytes"])), s(&h["first_seen"]), s(&h["last_seen"])) }
             </p>
             <p>{ for verdicts.iter().map(|(k, v)| html!{ <span class="tag">{ format!("{k}: {}", u(v)) }</span> }) }</p>
+            if let Some(t) = h["transports"].as_array().filter(|t| !t.is_empty()) {
+                <p data-testid="host-transports">{ "Pluggable transports: " }
+                    { for t.iter().map(|name| html!{ <span class="tag transport">{ s(name) }</span> }) }</p>
+            }
             { timeline(h) }
             <table>
                 <thead><tr><th>{ "peer (relay, bridge or exit)" }</th><th>{ "nickname" }</th><th>{ "fingerprint" }</th><th>{ "country" }</th>

@@ -1,5 +1,7 @@
 //! Build script: compiles every relay-list snapshot in `relays/sources/` into one index blob
-//! (`$OUT_DIR/relays.idx`), embedded by `src/analysis/tor/relays`. The parsers and the blob
+//! (`$OUT_DIR/relays.idx`), embedded by `src/analysis/tor/relays`, and Tor Browser's built-in
+//! bridge configurations in `relays/sources/bridges/` into dated listings
+//! (`$OUT_DIR/bridges.tsv`), embedded by `src/analysis/tor/bridges`. The parsers and the blob
 //! format are the runtime's own files, included here, so build time and run time agree.
 //! Never touches the network; a bad source line fails the build with `file:line: reason`.
 //! With no sources the index is empty, and the CLI and page say so.
@@ -7,14 +9,23 @@
 #[path = "../src/analysis/tor/relays/blob.rs"]
 #[allow(dead_code)]
 mod blob;
+#[path = "../src/analysis/tor/bridges/config.rs"]
+#[allow(dead_code)]
+mod config;
 #[path = "../src/analysis/tor/relays/key.rs"]
 #[allow(dead_code)]
 mod key;
 #[path = "../src/analysis/tor/relays/list.rs"]
 #[allow(dead_code)]
 mod list;
+#[path = "../src/analysis/tor/bridges/listing.rs"]
+#[allow(dead_code)]
+mod listing;
 #[path = "../src/analysis/tor/name_training.rs"]
 mod name_training;
+#[path = "../src/analysis/tor/bridges/packed.rs"]
+#[allow(dead_code)]
+mod packed;
 
 use std::path::{Path, PathBuf};
 
@@ -23,6 +34,10 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
+            // Bridge configurations are not relay lists: `bridge_index` reads them.
+            if path.file_name().is_some_and(|n| n == "bridges") {
+                continue;
+            }
             files_under(&path, out);
         } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("md")) {
             out.push(path);
@@ -49,6 +64,24 @@ fn word_list() -> Result<String, Box<dyn std::error::Error>> {
     Ok(text)
 }
 
+/// Tor Browser's bridge configuration files (`<date>_<commit>_<file name>`, see
+/// `relays/sources/bridges/README.md` when fetched from ../shared) → dated listings.
+fn bridge_index(dir: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|entries| entries.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    files.retain(|p| p.is_file() && !matches!(p.extension().and_then(|e| e.to_str()), Some("md")));
+    files.sort();
+    let mut configs = Vec::new();
+    for file in &files {
+        println!("cargo:rerun-if-changed={}", file.display());
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = std::fs::read_to_string(file)?;
+        configs.push(config::parse(&name, &text).map_err(|e| format!("relays/sources/bridges/{e}"))?);
+    }
+    let listings = listing::compile(&configs).map_err(|e| format!("relays/sources/bridges/{e}"))?;
+    Ok(packed::write(&listings))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let sources = root.join("relays/sources");
@@ -70,5 +103,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(out.join("relays.idx"), &blob)?;
     std::fs::write(out.join("name_bigrams.bin"), name_training::train(&word_list()?))?;
+    std::fs::write(out.join("bridges.tsv"), bridge_index(&sources.join("bridges"))?)?;
     Ok(())
 }

@@ -224,3 +224,70 @@ fn sni_label_randomness() {
         assert!(!looks_random(name), "{name}");
     }
 }
+
+/// Tor Browser's built-in bridges, read straight from the configuration files (string search,
+/// not torsift's parser): the first file naming `bridge` and the first later file of the
+/// complete generation (`pt_config.json`) that does not.
+fn builtin_listing(bridge: &str) -> (String, Option<String>) {
+    let dir = shared_dir().join("relays/bridges");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with(".md"))
+        .collect();
+    files.sort();
+    let names = |f: &String| std::fs::read_to_string(dir.join(f)).unwrap().contains(bridge);
+    let first = files.iter().position(names).expect("the bridge is in a configuration");
+    let last = files.iter().rposition(names).unwrap();
+    let removed = files[last + 1..].iter().find(|f| f.ends_with("pt_config.json")).map(|f| f[..10].to_string());
+    (files[first][..10].to_string(), removed)
+}
+
+fn capture_at(date: &str, server: [u8; 4], port: u16) -> Vec<u8> {
+    use torsift::analysis::time::Timestamp;
+    let t = Timestamp::parse_utc(&format!("{date}T12:00:00Z")).unwrap().secs() as u32;
+    let client = [10, 0, 0, 5];
+    // obfs4's client handshake: random bytes (here a fixed pseudo-random pattern).
+    let hello: Vec<u8> = (0..1200u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    pcap_of(&[
+        (t, tcp_frame(client, server, 40_000, port, 1000, true, &[])),
+        (t, tcp_frame(client, server, 40_000, port, 1001, false, &hello)),
+    ])
+}
+
+#[test]
+fn builtin_bridge_is_dated_against_the_capture() {
+    // An obfs4 bridge Tor Browser shipped for years and removed in 2025-12 (relays/bridges/README.md).
+    let (address, port, fingerprint) = ([192, 95, 36, 142], 443, "CDF2E852BF539B82BD10E27E9115A31734E378C2");
+    let (first, removed) = builtin_listing(&format!("obfs4 192.95.36.142:443 {fingerprint}"));
+    let removed = removed.expect("removed before the newest configuration");
+    let bridge_of = |report: &torsift::analysis::report::CaptureReport| {
+        let flow = report.flows.iter().find(|f| f.server.port() == port).unwrap().clone();
+        let e = flow.evidence.iter().find(|e| e["kind"] == "builtin-bridge").cloned();
+        (flow, e)
+    };
+
+    let listed = analyze_chunked("listed", &capture_at("2020-06-01", address, port), 1 << 20);
+    let (flow, e) = bridge_of(&listed);
+    let e = e.expect("builtin-bridge evidence on a date the bridge was listed");
+    assert_eq!(e["fingerprint"], fingerprint);
+    assert_eq!(e["transport"], "obfs4");
+    assert_eq!(e["first_listed"], first.as_str());
+    assert_eq!(e["removed"], removed.as_str());
+    assert_eq!(e["day_gap"], 0);
+    assert_eq!((flow.verdict, flow.confidence, flow.transport), ("tor-transport", Some("high"), Some("obfs4")));
+
+    let later = analyze_chunked("later", &capture_at("2029-01-01", address, port), 1 << 20);
+    let (flow, e) = bridge_of(&later);
+    let e = e.expect("the nearest listing is still named");
+    let days_after = torsift::analysis::time::Timestamp::parse_utc("2029-01-01T00:00:00Z").unwrap().day_number()
+        - torsift::analysis::time::Timestamp::parse_utc(&format!("{removed}T00:00:00Z")).unwrap().day_number()
+        + 1;
+    assert_eq!(e["day_gap"], days_after);
+    assert_eq!((flow.verdict, flow.confidence), ("tor-transport", Some("low")));
+    assert!(flow.explanation.contains(&format!("{days_after} days after it was removed")), "{}", flow.explanation);
+
+    // The same address on another port is not the bridge.
+    let other_port = analyze_chunked("other-port", &capture_at("2020-06-01", address, 8443), 1 << 20);
+    assert!(other_port.flows.iter().all(|f| f.evidence.iter().all(|e| e["kind"] != "builtin-bridge")));
+}

@@ -13,7 +13,7 @@ use super::report::{CaptureReport, FlowReport, LinkTypeReport};
 use super::time::Timestamp;
 use super::tls::StreamObserver;
 use super::tor::relays::RelayIndex;
-use super::tor::{evidence, hosts, verdict};
+use super::tor::{bridges, evidence, hosts, verdict};
 use super::udp::DatagramObserver;
 use std::sync::Arc;
 
@@ -202,6 +202,8 @@ impl Analyzer {
             .map(|(flow, facts)| {
                 let mut found = evidence::relay_evidence(relays, flow);
                 found.extend(evidence::content_evidence(flow, facts.as_ref(), &was_resolved));
+                let resolved_name = totals.resolved.get(&flow.server.ip()).map(String::as_str);
+                found.extend(evidence::builtin_evidence(bridges::builtin(), flow, facts.as_ref(), resolved_name));
                 found
             })
             .collect();

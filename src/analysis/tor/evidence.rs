@@ -87,6 +87,17 @@ pub enum Evidence {
     SnowflakeRendezvous(super::snowflake::SnowflakeRendezvous),
     /// A proxy's WebSocket to the Snowflake relay, carrying the connection's bytes both ways.
     SnowflakeRelay(super::snowflake::SnowflakeRelay),
+    /// The listening end is Tor Browser's built-in bridge at this address:port (`builtin.rs`).
+    BuiltinBridge(super::builtin::BuiltinBridge),
+    /// The TLS SNI is a front domain of Tor Browser's built-in meek line near the capture date.
+    MeekFront(super::builtin::BuiltinName),
+    /// The TLS SNI is a built-in Snowflake broker front or broker host near the capture date.
+    SnowflakeFront(super::builtin::BuiltinName),
+    /// The UDP server was looked up under a STUN server name of the built-in Snowflake line.
+    SnowflakeIceServer(super::builtin::BuiltinName),
+    /// The TLS SNI is the built-in Conjure line's registration host (shared with other
+    /// circumvention tools that use Conjure).
+    ConjureRegistration(super::builtin::BuiltinName),
     /// A SOCKS greeting to tor's SocksPort (`context.rs`).
     SocksToTorPort { port: u16 },
     /// A DNS lookup of a torproject.org host or an onion name (`context.rs`).
@@ -240,4 +251,39 @@ pub fn snowflake_evidence(flows: &[Flow], facts: &[Option<StreamFacts>]) -> Vec<
             (i, e)
         })
         .collect()
+}
+
+/// Matches against Tor Browser's built-in bridge configurations (`builtin.rs`): the flow's
+/// address:port, its TLS SNI, and the name its server address was looked up as.
+pub fn builtin_evidence(
+    index: &super::bridges::listing::Listings,
+    flow: &Flow,
+    facts: Option<&StreamFacts>,
+    resolved_name: Option<&str>,
+) -> Vec<Evidence> {
+    use super::bridges::listing::NameRole;
+    let mut out = Vec::new();
+    if let Some(b) = super::builtin::bridge(index, flow) {
+        out.push(Evidence::BuiltinBridge(b));
+    }
+    let day = flow.first_seen.day_number();
+    let sni = facts.and_then(|f| f.client_hello.as_ref()).and_then(|h| h.sni.as_deref());
+    let udp = flow.transport == crate::analysis::decode::Transport::Udp;
+    let mut seen = Vec::new();
+    if let Some(sni) = sni {
+        seen.extend(super::builtin::names(index, sni, day, None, "sni"));
+    }
+    if let Some(name) = resolved_name.filter(|_| udp) {
+        seen.extend(super::builtin::names(index, name, day, Some(flow.server.port()), "dns"));
+    }
+    for (role, name) in seen {
+        out.push(match role {
+            NameRole::MeekFront => Evidence::MeekFront(name),
+            NameRole::SnowflakeFront | NameRole::SnowflakeBrokerUrlHost => Evidence::SnowflakeFront(name),
+            NameRole::SnowflakeStun { .. } => Evidence::SnowflakeIceServer(name),
+            NameRole::ConjureRegistration => Evidence::ConjureRegistration(name),
+            _ => continue,
+        });
+    }
+    out
 }

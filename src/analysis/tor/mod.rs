@@ -1,6 +1,8 @@
 //! Tor policy: what counts as evidence of Tor (`evidence`), and what it adds up to (`verdict`).
 //! Built on the mechanism stages; nothing here parses packets.
 
+pub mod bridges;
+pub mod builtin;
 pub mod cells;
 pub mod context;
 pub mod directory;

@@ -102,6 +102,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     let mut obfs4_padding = None;
     let mut meek = None;
     let mut snowflake = Vec::new();
+    let (mut builtin_bridge, mut meek_front, mut snowflake_name) = (None, None, None);
     for e in evidence {
         match e {
             Evidence::RelayOrport(m) => orport = Some(m),
@@ -119,7 +120,13 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             | Evidence::SnowflakeStun(_)
             | Evidence::SnowflakeRendezvous(_)
             | Evidence::SnowflakeRelay(_) => snowflake.push(e),
-            Evidence::WebrtcDtls(_) | Evidence::SocksToTorPort { .. } | Evidence::DnsTorName { .. } => {}
+            Evidence::BuiltinBridge(b) => builtin_bridge = Some(b),
+            Evidence::MeekFront(n) => meek_front = Some(n),
+            Evidence::SnowflakeFront(n) | Evidence::SnowflakeIceServer(n) => snowflake_name = Some(n),
+            Evidence::WebrtcDtls(_)
+            | Evidence::ConjureRegistration(_)
+            | Evidence::SocksToTorPort { .. }
+            | Evidence::DnsTorName { .. } => {}
         }
     }
     let listed = orport.or(listed_server);
@@ -176,6 +183,9 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             explanation: why.join("; "),
         };
     }
+    if let Some(b) = builtin_bridge {
+        return bridge_conclusion(b, random.is_some_and(|r| r.obfs4_handshake_shape));
+    }
     if let Some(d) = dir {
         let tor_encoding = d.accept_encoding.as_deref().is_some_and(|a| TOR_ENCODINGS.iter().any(|t| a.contains(t)));
         let mut why = vec![format!("plain-HTTP request for Tor directory document {} {}", d.method, d.path)];
@@ -212,13 +222,18 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     }
     if let Some(p) = meek {
         let think: Vec<String> = p.think_ms.iter().map(|t| format!("{t}")).collect();
+        // The front alone is a popular CDN name; with meek's timer it names the deployment.
+        let (confidence, front) = match meek_front {
+            Some(n) => (Confidence::High, format!("; SNI {} is {}", n.name, builtin_name_dated(n))),
+            None => (Confidence::Medium, String::new()),
+        };
         return Conclusion {
             transport: Some("meek"),
             verdict: Verdict::TorTransport,
-            confidence: Some(Confidence::Medium),
+            confidence: Some(confidence),
             explanation: format!(
                 "meek polling: one TLS session of {} requests, {} runs of identical {}-byte requests whose \
-                 wait grew ×1.5 from about 100 ms ({} ms), meek's idle back-off",
+                 wait grew ×1.5 from about 100 ms ({} ms), meek's idle back-off{front}",
                 p.requests,
                 p.backoff_runs.max(1),
                 p.poll_bytes,
@@ -226,7 +241,16 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             ),
         };
     }
-    if let Some(c) = snowflake_conclusion(&snowflake) {
+    if let Some(mut c) = snowflake_conclusion(&snowflake) {
+        // A built-in front or STUN server of Tor Browser's Snowflake line lifts the step one
+        // level: the behaviour is Snowflake's, the name says it is Tor Browser's deployment.
+        if let Some(n) = snowflake_name {
+            c.confidence = c.confidence.map(|c| match c {
+                Confidence::Low => Confidence::Medium,
+                _ => Confidence::High,
+            });
+            c.explanation.push_str(&format!("; {} is {}", n.name, builtin_name_dated(n)));
+        }
         return c;
     }
     if let Some(r) = random.filter(|r| r.obfs4_handshake_shape) {
@@ -334,4 +358,66 @@ fn snowflake_conclusion(found: &[&Evidence]) -> Option<Conclusion> {
         confidence: Some(confidence),
         explanation,
     })
+}
+
+/// `Tor Browser's built-in snowflake front (listed 2023-09-12 to 2024-03-05, 3 days after)`.
+fn builtin_name_dated(n: &super::builtin::BuiltinName) -> String {
+    let until = n.removed.as_deref().map_or("the newest configuration".to_string(), str::to_string);
+    let when = match n.day_gap {
+        0 => "the capture is inside it".to_string(),
+        g if g < 0 => format!("the capture is {} days before it", -g),
+        g => format!("the capture is {g} days after it"),
+    };
+    format!("Tor Browser's built-in {} (listed {} to {until}; {when})", n.role, n.first_listed)
+}
+
+/// Transport names the report uses (`Conclusion::transport` is static).
+fn transport_name(transport: &str) -> &'static str {
+    match transport {
+        "obfs4" => "obfs4",
+        "obfs3" => "obfs3",
+        "scramblesuit" => "scramblesuit",
+        "fte" => "fte",
+        "webtunnel" => "webtunnel",
+        "meek" | "meek_lite" => "meek",
+        "snowflake" => "snowflake",
+        _ => "bridge",
+    }
+}
+
+/// A built-in bridge's exact address:port: as sure as its listing is near the capture, like
+/// a relay list (`list_confidence`); obfs4's handshake shape in the same flow confirms a
+/// listing months away.
+fn bridge_conclusion(b: &super::builtin::BuiltinBridge, obfs4_shape: bool) -> Conclusion {
+    let by_date = match b.day_gap.abs() {
+        g if g <= 1 => Confidence::High,
+        g if g <= NEAR_LIST_DAYS => Confidence::Medium,
+        _ => Confidence::Low,
+    };
+    let shape_fits = obfs4_shape && b.transport == "obfs4";
+    let confidence = if shape_fits { by_date.max(Confidence::Medium) } else { by_date };
+    let until = match &b.removed {
+        Some(r) => format!("until {r}"),
+        None => format!("still in the newest configuration ({})", b.newest_configuration.as_deref().unwrap_or("-")),
+    };
+    let when = match b.day_gap {
+        0 => "listed on the capture's day".to_string(),
+        g if g < 0 => format!("the capture is {} days before it was listed", -g),
+        g if b.removed.is_some() => format!("the capture is {g} days after it was removed"),
+        g => format!("the capture is {g} days after the newest configuration"),
+    };
+    let shape = if shape_fits { "; the flow opens with obfs4's handshake shape" } else { "" };
+    Conclusion {
+        transport: Some(transport_name(&b.transport)),
+        verdict: Verdict::TorTransport,
+        confidence: Some(confidence),
+        explanation: format!(
+            "{} {} is Tor Browser's built-in {} bridge {} (configurations from {} {until}; {when}){shape}",
+            end_name(b.endpoint),
+            b.address,
+            b.transport,
+            b.fingerprint,
+            b.first_listed
+        ),
+    }
 }

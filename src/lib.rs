@@ -5,16 +5,16 @@
 //! The crate is one pipeline, in data order (module order = data order):
 //!
 //! ```text
-//! capture → decode → flow → tls / dns → tor: evidence → verdict → report
-//! (pcap,    (link,   (table,  (hellos,    (relay lists,  (per flow,  (serde model,
-//!  pcapng,   VLAN,    dir,     certs,      link traits,   per host,   JSON / CSV /
-//!  gzip)     IP,      stats)   records,    cells, dir,    confidence) text)
-//!            frags,            flights,    transports)
-//!            tunnels)          segment
-//!                              lengths)
+//! capture → decode → flow → tls / udp / dns → tor: evidence → verdict → report
+//! (pcap,    (link,   (table,  (hellos,       (relay lists,  (per flow,  (serde model,
+//!  pcapng,   VLAN,    dir,     certs,         built-in       per host,   JSON / CSV /
+//!  gzip)     IP,      stats)   records,       bridges, link  confidence) text)
+//!            frags,            flights,       traits, cells,
+//!            tunnels)          turns; STUN,   dir, obfs4,
+//!                              DTLS)          meek, Snowflake)
 //! ```
 //!
-//! `capture`, `decode`, `flow`, `tls` and `dns` are mechanism and know nothing about Tor;
+//! `capture`, `decode`, `flow`, `tls`, `udp` and `dns` are mechanism and know nothing about Tor;
 //! `tor` is policy and parses no packets.
 //!
 //! [`analysis`] is the pure core: bytes go in with [`analysis::Analyzer::push`] in chunks of any
@@ -29,11 +29,14 @@
 //! # Blind spots
 //!
 //! - Link types other than those listed in the README are counted, not decoded.
-//! - Bridges and pluggable transports are in no public relay list; obfs4 is recognised by its
-//!   handshake and padding only where segment boundaries survive; meek, Snowflake and WebTunnel
-//!   are not recognised.
+//! - Bridges and pluggable transports are in no public relay list (Tor Browser's built-in bridges
+//!   are compiled in, dated); obfs4 is recognised by its handshake and padding only where segment
+//!   boundaries survive, meek by its idle back-off, Snowflake by its STUN → pion DTLS → relay
+//!   sequence; WebTunnel and Conjure are not recognised.
 //! - No verdict rests on one weak trait or on other flows of the same host (see the README's
-//!   evidence table, which says how specific each kind measured).
+//!   evidence table, which says how specific each kind measured). Snowflake's steps are tied to
+//!   one WebRTC connection by protocol facts (ICE usernames, the same socket, mirrored bytes), not
+//!   by the host.
 //! - Relay lists age; TLS 1.3 hides certificates; a snaplen that cuts payloads hides handshakes.
 //! - Flows evicted from a full table are counted (`flow_table.flows_evicted`), not listed.
 //! - A frame cut short by a small snaplen still counts, with the bytes it declares on the wire.

@@ -145,3 +145,28 @@ test("works offline once loaded (service worker)", async () => {
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a Snowflake capture: transport per host, UDP flows' STUN and DTLS facts, as the CLI says", async () => {
+  const file = path.join(shared, "captures/lab-pt/pt-02-snowflake-client.pcap");
+  const expected = cli([file]).captures[0];
+  const { page, errors } = await openPage(context, server.url);
+  await page.setInputFiles('[data-testid="file-input"]', [file]);
+  await waitFinished(page);
+  const [s] = await summaries(page);
+  assert.equal(s.tor, torCount(expected));
+  // Every host the CLI names a transport for shows it.
+  const transports = await page.$$eval('[data-testid="host-transports"]', (ps) => ps.map((p) => p.textContent));
+  const want = expected.hosts.filter((h) => h.transports.length > 0);
+  assert.equal(transports.length, want.length);
+  for (const h of want) for (const t of h.transports) assert.ok(transports.some((p) => p.includes(t)), `transport ${t} shown`);
+  // The DTLS flow's row and detail carry its ClientHello's JA4 (from the CLI's report).
+  const dtls = expected.flows.find((f) => f.datagrams?.dtls_client_hello);
+  const row = page.locator(`[data-testid="flow-row"][data-client="${dtls.client}"][data-server="${dtls.server}"]`);
+  assert.equal(await row.getAttribute("data-verdict"), dtls.verdict);
+  await row.click();
+  const facts = await page.textContent('[data-testid="flow-datagrams"]');
+  assert.ok(facts.includes(dtls.datagrams.dtls_client_hello.ja4), facts);
+  await page.screenshot({ path: path.join(artifacts, "snowflake.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});

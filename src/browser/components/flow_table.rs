@@ -121,6 +121,7 @@ fn flow_row(props: &RowProps) -> Html {
 fn detail(flow: &Value) -> Html {
     let evidence = flow["evidence"].as_array().cloned().unwrap_or_default();
     let stream = &flow["stream"];
+    let datagrams = &flow["datagrams"];
     let fact = |k: &str, v: &Value| -> Html {
         let text = match v {
             Value::String(s) => s.clone(),
@@ -138,6 +139,13 @@ fn detail(flow: &Value) -> Html {
                         { for e.as_object().into_iter().flatten().map(|(k, v)| fact(k, v)) }
                     </dl>
                 }) }
+            }
+            if datagrams.is_object() {
+                <h4>{ "Datagrams (STUN, DTLS)" }</h4>
+                <dl class="facts" data-testid="flow-datagrams">
+                    { for datagrams.as_object().into_iter().flatten().filter(|(k, _)| *k != "dtls_client_hello").map(|(k, v)| fact(k, v)) }
+                    { for ["ja4", "extensions", "cipher_suites", "supported_groups"].iter().map(|k| fact(&format!("dtls {k}"), &datagrams["dtls_client_hello"][*k])) }
+                </dl>
             }
             if stream.is_object() {
                 <h4>{ "Stream" }</h4>
@@ -159,6 +167,8 @@ fn detail(flow: &Value) -> Html {
 fn row(flow: &Value, on_toggle: Callback<MouseEvent>, open: bool) -> Html {
     let verdict = flow["verdict"].as_str().unwrap_or("none").to_string();
     let explanation = flow["explanation"].as_str().unwrap_or("").to_string();
+    // A UDP flow without a verdict still says what its datagrams were (STUN, a DTLS handshake).
+    let explanation = if explanation.is_empty() { datagram_summary(&flow["datagrams"]) } else { explanation };
     html! {
         <tr data-testid="flow-row" onclick={on_toggle} aria-expanded={open.to_string()} tabindex="0" data-verdict={verdict.clone()} data-client={s(&flow["client"])} data-server={s(&flow["server"])}
             class={classes!((verdict != "none").then_some("tor"))}>
@@ -173,4 +183,19 @@ fn row(flow: &Value, on_toggle: Callback<MouseEvent>, open: bool) -> Html {
             <td class="evidence">{ explanation }</td>
         </tr>
     }
+}
+
+/// `STUN requests 2, ICE checks 14, DTLS ClientHello dd2i060600_… (from server)`.
+fn datagram_summary(d: &Value) -> String {
+    let mut parts = Vec::new();
+    for (key, label) in [("stun_binding_requests", "STUN requests"), ("ice_checks", "ICE checks")] {
+        if u(&d[key]) > 0 {
+            parts.push(format!("{label} {}", u(&d[key])));
+        }
+    }
+    if let Some(ja4) = d["dtls_client_hello"]["ja4"].as_str() {
+        let from = if d["dtls_client_hello_from_client"] == Value::Bool(false) { "server" } else { "client" };
+        parts.push(format!("DTLS ClientHello {ja4} (from {from})"));
+    }
+    parts.join(", ")
 }

@@ -285,6 +285,19 @@ fn pluggable_transport_lab() {
     assert_eq!(dtls, Some(2), "one pion DTLS handshake in each of the client's and the proxy's captures");
 }
 
+/// The transport lab made again with other addresses, names, ports, STUN servers, uTLS and
+/// timings (`tests/lab/profiles/pt-variant.conf`), without a Snowflake server (the connection,
+/// its STUN and the proxy's relay WebSocket happen; tor does not bootstrap over it).
+#[test]
+fn pluggable_transport_variant() {
+    let Some(dir) = generated_lab("pt-variant", "tests/lab/make-pt-variant.sh") else { return };
+    let only = |c: &str| !c.contains("serverside");
+    let s = score_dir(&dir, RelayIndex::builtin(), &only);
+    print("pluggable-transport lab variant, client and proxy vantage points (built-in lists)", &s);
+    assert!(s.false_positives.is_empty(), "false positives: {:#?}", s.false_positives);
+    assert!(s.missed.is_empty(), "transport conversations without a Tor verdict: {:#?}", s.missed);
+}
+
 /// The public Tor captures and the relays their dated lists confirm (shared/relays/README.md).
 const PUBLIC_TOR: &[(&str, &[&str])] = &[
     ("tor/ndpi_tor_2013-11-07.pcap", &["38.229.70.53", "62.210.137.230"]),

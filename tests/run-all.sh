@@ -27,6 +27,7 @@ if sudo_if_needed unshare --net true 2>/dev/null; then
   rm -f target/lab/unavailable
   make_lab negatives tests/lab/make-negatives.sh
   make_lab moved-ports tests/lab/make-tor-variant.sh
+  make_lab pt-variant tests/lab/make-pt-variant.sh
 else
   echo "network namespaces are not available here: the generated labs cannot run" | tee target/lab/unavailable
 fi

@@ -40,9 +40,13 @@ const RENDEZVOUS_AFTER_NANOS: i64 = 2 * 1_000_000_000;
 /// The proxy dials the relay when the data channel opens.
 const RELAY_AFTER_NANOS: i64 = 30 * 1_000_000_000;
 /// Bytes relayed each way must match the peer connection's within this factor (framing differs:
-/// SCTP/DTLS on one side, WebSocket/TLS on the other), and be at least this many.
+/// SCTP/DTLS on one side, WebSocket/TLS on the other), be at least `MIRROR_MIN_BYTES` each way
+/// and `MIRROR_MIN_TOTAL` together: tor's first cells down the relay are ~2.7 KB when the bridge
+/// side answers little (the transport-lab variant without a Snowflake server), while a
+/// coincidence of small flows must not count.
 const MIRROR_FACTOR: f64 = 2.0;
-const MIRROR_MIN_BYTES: u64 = 4096;
+const MIRROR_MIN_BYTES: u64 = 1024;
+const MIRROR_MIN_TOTAL: u64 = 8192;
 
 /// pion/dtls's ClientHello extension order (flight1handler.go): a ClientHello's extensions must
 /// appear in this order, starting with the first two.
@@ -297,7 +301,10 @@ pub fn correlate(flows: &[FlowView]) -> Vec<(usize, Found)> {
                 if g.udp || gc.ip() != host || !(start..=start + RELAY_AFTER_NANOS).contains(&g.first_seen) {
                     continue;
                 }
-                if ratio_ok(g.payload_to_server, came_in) && ratio_ok(g.payload_to_client, went_out) {
+                if ratio_ok(g.payload_to_server, came_in)
+                    && ratio_ok(g.payload_to_client, went_out)
+                    && g.payload_to_server + g.payload_to_client >= MIRROR_MIN_TOTAL
+                {
                     relay_host = Some(host);
                     relays.push((
                         j,

@@ -209,47 +209,123 @@ fn flow_name(f: &FlowView) -> String {
     }
 }
 
-/// Finds Snowflake peer connections and the flows that belong to them.
-pub fn correlate(flows: &[FlowView]) -> Vec<(usize, Found)> {
-    let mut out = Vec::new();
-    // ICE connections: UDP flows grouped by host pair and ufrag pair.
-    let mut connections: BTreeMap<(IpAddr, IpAddr, String, String), Vec<usize>> = BTreeMap::new();
+/// Flows of one kind in the order they began (first packets come in capture order, nearly
+/// always time order), so that the steps of a connection are looked up in their time windows:
+/// a capture of a busy proxy (thousands of connections among hundreds of thousands of flows)
+/// costs about one window per connection. A running maximum and a suffix minimum of the
+/// first-packet times bound each window exactly even where the order is not time order.
+struct Timeline {
+    flows: Vec<usize>,
+    running_max: Vec<i64>,
+    suffix_min: Vec<i64>,
+}
+
+impl Timeline {
+    fn new(all: &[FlowView], keep: impl Fn(&FlowView) -> bool) -> Self {
+        let flows: Vec<usize> = (0..all.len()).filter(|&i| all.get(i).is_some_and(&keep)).collect();
+        let first = |i: &usize| all.get(*i).map_or(0, |f| f.first_seen);
+        let mut max = i64::MIN;
+        let running_max = flows.iter().map(|i| {
+            max = max.max(first(i));
+            max
+        });
+        let running_max = running_max.collect();
+        let mut min = i64::MAX;
+        let mut suffix_min: Vec<i64> = flows
+            .iter()
+            .rev()
+            .map(|i| {
+                min = min.min(first(i));
+                min
+            })
+            .collect();
+        suffix_min.reverse();
+        Timeline { flows, running_max, suffix_min }
+    }
+
+    /// The flows of `host` (as their client) that began in `from..=to`.
+    fn window<'a>(&'a self, all: &'a [FlowView], host: IpAddr, from: i64, to: i64) -> impl Iterator<Item = usize> + 'a {
+        // Before `lo` every flow began before `from`; from `hi` on, every flow begins after `to`.
+        let lo = self.running_max.partition_point(|&t| t < from);
+        let hi = self.suffix_min.partition_point(|&t| t <= to);
+        self.flows.get(lo..hi.max(lo)).unwrap_or_default().iter().copied().filter(move |&i| {
+            all.get(i).is_some_and(|f| f.client.is_some_and(|c| c.ip() == host) && (from..=to).contains(&f.first_seen))
+        })
+    }
+}
+
+/// ICE connections: UDP flows grouped by host pair and ufrag pair (one connection's candidate
+/// pairs share its ufrags), and the connections each flow belongs to.
+fn ice_connections(flows: &[FlowView]) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
+    let mut by_key: BTreeMap<(IpAddr, IpAddr, String, String), Vec<usize>> = BTreeMap::new();
     for (i, f) in flows.iter().enumerate() {
         let Some((c, s)) = f.ends().filter(|_| f.udp) else { continue };
         let hosts = if c.ip() <= s.ip() { (c.ip(), s.ip()) } else { (s.ip(), c.ip()) };
         for (a, b) in f.ice_usernames.iter().filter_map(|u| ufrag_pair(u)) {
-            let members = connections.entry((hosts.0, hosts.1, a, b)).or_default();
+            let members = by_key.entry((hosts.0, hosts.1, a, b)).or_default();
             if !members.contains(&i) {
                 members.push(i);
             }
         }
     }
-    let mut dtls_flows_done = Vec::new();
+    let members: Vec<Vec<usize>> = by_key.into_values().collect();
+    let mut of_flow: Vec<Vec<usize>> = vec![Vec::new(); flows.len()];
+    for (id, m) in members.iter().enumerate() {
+        for &i in m {
+            if let Some(o) = of_flow.get_mut(i) {
+                o.push(id);
+            }
+        }
+    }
+    (members, of_flow)
+}
+
+/// Finds Snowflake peer connections and the flows that belong to them.
+pub fn correlate(flows: &[FlowView]) -> Vec<(usize, Found)> {
+    let mut out = Vec::new();
+    let (connections, connections_of) = ice_connections(flows);
+    let stun = Timeline::new(flows, |g| g.udp && g.bare_binding_requests > 0);
+    let tcp = Timeline::new(flows, |g| !g.udp);
+    let requests: Vec<usize> = (0..flows.len())
+        .filter(|&j| flows.get(j).is_some_and(|g| g.tls && !g.udp && !g.large_requests.is_empty()))
+        .collect();
+    let at = |i: usize| flows.get(i);
+    let mut done = vec![false; flows.len()];
     for (i, f) in flows.iter().enumerate() {
         let Some((extensions, ja4, from)) = &f.dtls_hello else { continue };
-        if !pion_extension_order(extensions) || dtls_flows_done.contains(&i) {
+        if !pion_extension_order(extensions) || done.get(i).copied().unwrap_or(true) {
             continue;
         }
         let Some((c, s)) = f.ends() else { continue };
-        let mut members: Vec<usize> =
-            connections.iter().filter(|(_, m)| m.contains(&i)).flat_map(|(_, m)| m.iter().copied()).collect();
+        let mut members: Vec<usize> = connections_of
+            .get(i)
+            .into_iter()
+            .flatten()
+            .filter_map(|&id| connections.get(id))
+            .flatten()
+            .copied()
+            .collect();
         members.push(i);
         members.sort_unstable();
         members.dedup();
-        dtls_flows_done.extend(members.iter().copied());
-        let start = members.iter().filter_map(|&m| flows.get(m)).map(|m| m.first_seen).min().unwrap_or(f.first_seen);
-        let end = members.iter().filter_map(|&m| flows.get(m)).map(|m| m.last_seen).max().unwrap_or(f.last_seen);
+        for &m in &members {
+            if let Some(d) = done.get_mut(m) {
+                *d = true;
+            }
+        }
+        let start = members.iter().filter_map(|&m| at(m)).map(|m| m.first_seen).min().unwrap_or(f.first_seen);
+        let end = members.iter().filter_map(|&m| at(m)).map(|m| m.last_seen).max().unwrap_or(f.last_seen);
         let mut found = Vec::new();
         let mut relays: Vec<(usize, SnowflakeRelay)> = Vec::new();
         let mut nat_test_host = None;
         let mut relay_host = None;
         // Local sockets of the connection: where gathering happened.
         let sockets: Vec<SocketAddr> =
-            members.iter().filter_map(|&m| flows.get(m)?.ends()).flat_map(|(a, b)| [a, b]).collect();
+            members.iter().filter_map(|&m| at(m)?.ends()).flat_map(|(a, b)| [a, b]).collect();
         for host in [c.ip(), s.ip()] {
             // Bytes this host received and sent over the connection.
             let (mut came_in, mut went_out) = (0u64, 0u64);
-            for m in members.iter().filter_map(|&m| flows.get(m)) {
+            for m in members.iter().filter_map(|&m| at(m)) {
                 let Some((mc, _)) = m.ends() else { continue };
                 if mc.ip() == host {
                     went_out += m.payload_to_server;
@@ -259,48 +335,41 @@ pub fn correlate(flows: &[FlowView]) -> Vec<(usize, Found)> {
                     came_in += m.payload_to_server;
                 }
             }
-            let stun_from_host = |g: &FlowView| {
-                g.udp
-                    && g.bare_binding_requests > 0
-                    && g.client.is_some_and(|a| a.ip() == host)
-                    && (start - STUN_BEFORE_NANOS..=end).contains(&g.first_seen)
-            };
+            let stun_window: Vec<usize> = stun.window(flows, host, start - STUN_BEFORE_NANOS, end).collect();
             // The NAT-mapping test: socket X asks S, S names O, X asks O.
             let mut servers_used: Vec<SocketAddr> = Vec::new();
-            for (j, g) in flows.iter().enumerate().filter(|(_, g)| stun_from_host(g)) {
-                let Some((gc, gs)) = g.ends() else { continue };
-                for other in &g.other_addresses {
-                    if let Some((k, h)) = flows.iter().enumerate().find(|(_, h)| {
-                        stun_from_host(h) && h.client == Some(gc) && h.server == Some(*other) && h.server != Some(gs)
-                    }) {
+            for &j in &stun_window {
+                let Some((gc, gs)) = at(j).and_then(FlowView::ends) else { continue };
+                for other in at(j).map(|g| g.other_addresses.as_slice()).unwrap_or_default() {
+                    let second = stun_window.iter().copied().find(|&k| {
+                        at(k).is_some_and(|h| h.client == Some(gc) && h.server == Some(*other) && h.server != Some(gs))
+                    });
+                    if let Some(k) = second {
                         nat_test_host = Some(host);
-                        for (idx, flow, server) in [(j, g, gs), (k, h, *other)] {
+                        for (idx, server) in [(j, gs), (k, *other)] {
                             servers_used.push(server);
-                            found.push((idx, "nat-mapping-test", server, flow.first_seen));
+                            found.push((idx, "nat-mapping-test", server, at(idx).map_or(start, |g| g.first_seen)));
                         }
                     }
                 }
             }
-            for (j, g) in flows.iter().enumerate().filter(|(_, g)| stun_from_host(g)) {
-                let Some((gc, gs)) = g.ends() else { continue };
+            for &j in &stun_window {
+                let Some((gc, gs)) = at(j).and_then(FlowView::ends) else { continue };
                 if sockets.contains(&gc) && !found.iter().any(|(idx, ..)| *idx == j) {
                     servers_used.push(gs);
-                    found.push((j, "candidate-gathering", gs, g.first_seen));
+                    found.push((j, "candidate-gathering", gs, at(j).map_or(start, |g| g.first_seen)));
                 }
             }
-            for (j, g) in flows.iter().enumerate().filter(|(_, g)| stun_from_host(g)) {
-                let Some((_, gs)) = g.ends() else { continue };
+            for &j in &stun_window {
+                let Some((_, gs)) = at(j).and_then(FlowView::ends) else { continue };
                 if servers_used.contains(&gs) && !found.iter().any(|(idx, ..)| *idx == j) {
-                    found.push((j, "same-stun-server", gs, g.first_seen));
+                    found.push((j, "same-stun-server", gs, at(j).map_or(start, |g| g.first_seen)));
                 }
             }
             // The proxy's relay leg: TCP from this host, opened as the connection started,
             // carrying the connection's bytes.
-            for (j, g) in flows.iter().enumerate() {
-                let Some((gc, _)) = g.ends() else { continue };
-                if g.udp || gc.ip() != host || !(start..=start + RELAY_AFTER_NANOS).contains(&g.first_seen) {
-                    continue;
-                }
+            for j in tcp.window(flows, host, start, start + RELAY_AFTER_NANOS) {
+                let Some(g) = at(j) else { continue };
                 if ratio_ok(g.payload_to_server, came_in)
                     && ratio_ok(g.payload_to_client, went_out)
                     && g.payload_to_server + g.payload_to_client >= MIRROR_MIN_TOTAL
@@ -350,21 +419,23 @@ pub fn correlate(flows: &[FlowView]) -> Vec<(usize, Found)> {
                 }),
             ));
         }
-        // The rendezvous: the host's HTTPS request that carried the offer or the answer.
+        // The rendezvous: the host's HTTPS request that carried the offer or the answer (on a
+        // session that may have begun long before: a proxy polls the broker on one).
+        let window = start - RENDEZVOUS_BEFORE_NANOS..=start + RENDEZVOUS_AFTER_NANOS;
         for host in [c.ip(), s.ip()] {
-            let best = flows
+            let best = requests
                 .iter()
-                .enumerate()
-                .filter(|(_, g)| g.tls && !g.udp && g.client.is_some_and(|a| a.ip() == host))
-                .filter_map(|(j, g)| {
-                    let (t, bytes) = g
+                .filter(|&&j| {
+                    at(j).is_some_and(|g| g.client.is_some_and(|c| c.ip() == host)) && !relay_flows.contains(&j)
+                })
+                .filter_map(|&j| {
+                    let (t, bytes) = at(j)?
                         .large_requests
                         .iter()
-                        .filter(|(t, _)| (start - RENDEZVOUS_BEFORE_NANOS..=start + RENDEZVOUS_AFTER_NANOS).contains(t))
+                        .filter(|(t, _)| window.contains(t))
                         .min_by_key(|(t, _)| (start - t).abs())?;
                     Some((j, *t, *bytes))
                 })
-                .filter(|(j, ..)| !relay_flows.contains(j))
                 .min_by_key(|(_, t, _)| (start - t).abs());
             if let Some((j, t, bytes)) = best {
                 out.push((
@@ -384,6 +455,83 @@ pub fn correlate(flows: &[FlowView]) -> Vec<(usize, Found)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SEC: i64 = 1_000_000_000;
+
+    fn udp(client: &str, server: &str, at: i64) -> FlowView {
+        FlowView {
+            udp: true,
+            client: client.parse().ok(),
+            server: server.parse().ok(),
+            first_seen: at,
+            last_seen: at + SEC,
+            ..FlowView::default()
+        }
+    }
+
+    /// A proxy serving `n` clients one after another, each connection a minute apart, among
+    /// unrelated flows: every connection is found with its own STUN gathering and relay leg,
+    /// and nothing of one is credited to another.
+    #[test]
+    fn a_busy_proxy_gets_each_connection_right() {
+        let n = 50;
+        let mut flows = Vec::new();
+        for k in 0..n {
+            let t = k * 60 * SEC;
+            let (proxy_port, client) = (40_000 + k, format!("198.51.100.{}:5000", 1 + k % 200));
+            let proxy = format!("203.0.113.45:{proxy_port}");
+            let mut stun = udp(&proxy, "192.0.2.30:3478", t);
+            stun.bare_binding_requests = 1;
+            flows.push(stun);
+            let mut dtls = udp(&proxy, &client, t + SEC / 10);
+            dtls.ice_usernames = vec![format!("a{k}:b{k}")];
+            dtls.dtls_hello = Some((vec![13, 65281, 10, 11, 14, 23], "dd2i060600_x".into(), End::Client));
+            dtls.payload_to_server = 20_000;
+            dtls.payload_to_client = 90_000;
+            flows.push(dtls);
+            let mut relay = udp(&format!("203.0.113.45:{}", 50_000 + k), "192.0.2.40:443", t + SEC / 5);
+            relay.udp = false;
+            relay.payload_to_server = 95_000;
+            relay.payload_to_client = 21_000;
+            flows.push(relay);
+            // An unrelated HTTPS download of the proxy in the same minute: not a relay leg.
+            let mut other = udp(&format!("203.0.113.45:{}", 60_000 + k), "192.0.2.99:443", t + 2 * SEC);
+            other.udp = false;
+            other.payload_to_server = 900;
+            other.payload_to_client = 5_000_000;
+            flows.push(other);
+        }
+        // Flows out of time order (a capture merged from several files) find the same.
+        let reversed: Vec<FlowView> = flows.iter().rev().cloned().collect();
+        let found_reversed = correlate(&reversed);
+        let found = correlate(&flows);
+        assert_eq!(found.len(), found_reversed.len());
+        let count = |pred: &dyn Fn(&Found) -> bool| found.iter().filter(|(_, f)| pred(f)).count();
+        assert_eq!(count(&|f| matches!(f, Found::Session(_))), 50);
+        assert_eq!(count(&|f| matches!(f, Found::Relay(_))), 50);
+        assert_eq!(count(&|f| matches!(f, Found::Stun(s) if s.role == "candidate-gathering")), 50);
+        for (i, f) in &found {
+            let flow = &flows[*i];
+            match f {
+                Found::Relay(r) => {
+                    assert_eq!(flow.server.unwrap().to_string(), "192.0.2.40:443");
+                    let session = r.session.as_ref().unwrap();
+                    // The relay leg opened in the same minute as its connection.
+                    assert_eq!(flow.first_seen / (60 * SEC), flows[*i - 1].first_seen / (60 * SEC), "{session:?}");
+                }
+                Found::Stun(st) if st.role == "candidate-gathering" => {
+                    // Its own connection's socket, never another's.
+                    assert_eq!(flow.client, flows[*i + 1].client);
+                    assert!(st.session.dtls_flow.starts_with(&flow.client.unwrap().to_string()));
+                }
+                Found::Stun(st) => {
+                    assert_eq!(st.role, "same-stun-server");
+                    assert!(st.seconds_before_connection >= 0.0 && st.seconds_before_connection <= 600.0);
+                }
+                _ => {}
+            }
+        }
+    }
 
     #[test]
     fn pion_order_is_recognised_and_others_are_not() {

@@ -280,8 +280,35 @@ fn ice_connections(flows: &[FlowView]) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
     (members, of_flow)
 }
 
+/// One finding of each kind per flow: the strongest (a NAT test before a gathering before the
+/// same server again), then the nearest in time. A STUN server or a broker session near many
+/// connections is not evidence many times over.
+fn strongest_per_flow(mut found: Vec<(usize, Found)>) -> Vec<(usize, Found)> {
+    let millis = |s: f64| (s.abs() * 1000.0) as u64;
+    let rank = |f: &Found| match f {
+        Found::Session(_) => (0u8, 0u8, 0u64),
+        Found::Relay(_) => (1, 0, 0),
+        Found::Stun(s) => {
+            let role = match s.role {
+                "nat-mapping-test" => 0,
+                "candidate-gathering" => 1,
+                _ => 2,
+            };
+            (2, role, millis(s.seconds_before_connection))
+        }
+        Found::Rendezvous(r) => (3, 0, millis(r.seconds_before_connection)),
+    };
+    found.sort_unstable_by_key(|(i, f)| (*i, rank(f)));
+    found.dedup_by_key(|(i, f)| (*i, rank(f).0));
+    found
+}
+
 /// Finds Snowflake peer connections and the flows that belong to them.
 pub fn correlate(flows: &[FlowView]) -> Vec<(usize, Found)> {
+    strongest_per_flow(connections_and_steps(flows))
+}
+
+fn connections_and_steps(flows: &[FlowView]) -> Vec<(usize, Found)> {
     let mut out = Vec::new();
     let (connections, connections_of) = ice_connections(flows);
     let stun = Timeline::new(flows, |g| g.udp && g.bare_binding_requests > 0);
@@ -506,6 +533,8 @@ mod tests {
         let found_reversed = correlate(&reversed);
         let found = correlate(&flows);
         assert_eq!(found.len(), found_reversed.len());
+        // One finding of a kind per flow: 50 connections, their 50 STUN flows and 50 relays.
+        assert_eq!(found.len(), 150);
         let count = |pred: &dyn Fn(&Found) -> bool| found.iter().filter(|(_, f)| pred(f)).count();
         assert_eq!(count(&|f| matches!(f, Found::Session(_))), 50);
         assert_eq!(count(&|f| matches!(f, Found::Relay(_))), 50);

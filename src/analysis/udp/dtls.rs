@@ -46,7 +46,8 @@ fn hello_in(record: &[u8]) -> Option<ClientHello> {
     let mut tls_body = body.get(..cookie_at)?.to_vec();
     tls_body.extend_from_slice(body.get(cookie_at + 1 + cookie_len..)?);
     let mut hello = parse_client_hello(&tls_body)?;
-    hello.ja4 = hello.ja4.replacen('t', "d", 1);
+    // JA4's first letter is the protocol: `t` for TLS, `d` for DTLS.
+    hello.ja4 = format!("d{}", hello.ja4.get(1..).unwrap_or_default());
     Some(hello)
 }
 

@@ -9,7 +9,6 @@ pub mod dtls;
 pub mod stun;
 
 use crate::analysis::flow::Direction;
-use crate::analysis::tls::handshake::ClientHello;
 use serde::Serialize;
 use std::net::SocketAddr;
 
@@ -34,7 +33,7 @@ pub struct DatagramFacts {
     pub other_addresses: Vec<SocketAddr>,
     /// The first DTLS ClientHello, and whether the flow's client sent it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub dtls_client_hello: Option<ClientHello>,
+    pub dtls_client_hello: Option<DtlsHello>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dtls_client_hello_from_client: Option<bool>,
     pub dtls_datagrams: u32,
@@ -44,6 +43,17 @@ impl DatagramFacts {
     pub fn shows_something(&self) -> bool {
         self.stun_binding_requests + self.ice_checks + self.stun_binding_responses + self.dtls_datagrams > 0
     }
+}
+
+/// What identifies a DTLS client's library: the fields of its ClientHello that JA4 and the
+/// extension order are drawn from (DTLS ClientHellos carry no SNI or ALPN in WebRTC).
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct DtlsHello {
+    pub version: u16,
+    pub cipher_suites: Vec<u16>,
+    pub extensions: Vec<u16>,
+    pub supported_groups: Vec<u16>,
+    pub ja4: String,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -88,8 +98,14 @@ impl DatagramObserver {
         } else if dtls::may_be_dtls(payload) {
             facts.dtls_datagrams += 1;
             if facts.dtls_client_hello.is_none() {
-                if let Some(hello) = dtls::client_hello(payload) {
-                    facts.dtls_client_hello = Some(hello);
+                if let Some(h) = dtls::client_hello(payload) {
+                    facts.dtls_client_hello = Some(DtlsHello {
+                        version: h.version,
+                        cipher_suites: h.cipher_suites,
+                        extensions: h.extensions,
+                        supported_groups: h.supported_groups,
+                        ja4: h.ja4,
+                    });
                     facts.dtls_client_hello_from_client = Some(direction == Direction::ToServer);
                 }
             }

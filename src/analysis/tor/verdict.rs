@@ -80,7 +80,12 @@ fn end_name(end: End) -> &'static str {
 }
 
 fn list_confidence(m: &RelayMatch) -> Confidence {
-    match m.day_gap.map(i64::abs) {
+    gap_confidence(m.day_gap)
+}
+
+/// How sure a dated list makes us, by its distance in days from the capture.
+fn gap_confidence(day_gap: Option<i64>) -> Confidence {
+    match day_gap.map(i64::abs) {
         Some(g) if g <= 1 => Confidence::High,
         Some(g) if g <= NEAR_LIST_DAYS => Confidence::Medium,
         _ => Confidence::Low,
@@ -389,11 +394,7 @@ fn transport_name(transport: &str) -> &'static str {
 /// a relay list (`list_confidence`); obfs4's handshake shape in the same flow confirms a
 /// listing months away.
 fn bridge_conclusion(b: &super::builtin::BuiltinBridge, obfs4_shape: bool) -> Conclusion {
-    let by_date = match b.day_gap.abs() {
-        g if g <= 1 => Confidence::High,
-        g if g <= NEAR_LIST_DAYS => Confidence::Medium,
-        _ => Confidence::Low,
-    };
+    let by_date = gap_confidence(Some(b.day_gap));
     let shape_fits = obfs4_shape && b.transport == "obfs4";
     let confidence = if shape_fits { by_date.max(Confidence::Medium) } else { by_date };
     let until = match &b.removed {

@@ -26,6 +26,12 @@ mod name_training;
 #[path = "../src/analysis/tor/bridges/packed.rs"]
 #[allow(dead_code)]
 mod packed;
+#[path = "../src/analysis/tor/history/shard.rs"]
+#[allow(dead_code)]
+mod shard;
+#[path = "../src/analysis/tor/history/tsv.rs"]
+#[allow(dead_code)]
+mod tsv;
 
 use std::path::{Path, PathBuf};
 
@@ -34,8 +40,9 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
-            // Bridge configurations are not relay lists: `bridge_index` reads them.
-            if path.file_name().is_some_and(|n| n == "bridges") {
+            // Bridge configurations and the relay history are not relay lists: `bridge_index`
+            // and `history_shards` read them.
+            if path.file_name().is_some_and(|n| n == "bridges" || n == "history") {
                 continue;
             }
             files_under(&path, out);
@@ -82,6 +89,52 @@ fn bridge_index(dir: &Path) -> Result<String, Box<dyn std::error::Error>> {
     Ok(packed::write(&listings))
 }
 
+/// A history file, gunzipped when its name ends in `.gz`; `None` when absent.
+fn read_history_file(dir: &Path, name: &str) -> Result<Option<(String, String)>, Box<dyn std::error::Error>> {
+    use std::io::Read;
+    for file in [name.to_string(), format!("{name}.gz")] {
+        let path = dir.join(&file);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let Ok(bytes) = std::fs::read(&path) else { continue };
+        let mut text = String::new();
+        if file.ends_with(".gz") {
+            flate2::read::MultiGzDecoder::new(&bytes[..])
+                .read_to_string(&mut text)
+                .map_err(|e| format!("relays/sources/history/{file}: {e}"))?;
+        } else {
+            text = String::from_utf8(bytes).map_err(|e| format!("relays/sources/history/{file}: {e}"))?;
+        }
+        return Ok(Some((format!("relays/sources/history/{file}"), text)));
+    }
+    Ok(None)
+}
+
+/// The relay history in `relays/sources/history/` (see `src/analysis/tor/history/tsv.rs`) →
+/// one shard per year, concatenated behind a directory: magic `TSRHA`, u16 count, then per
+/// shard year u16 and length u32, then the shards in that order.
+fn history_shards(dir: &Path) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let mut input = tsv::HistoryInput::default();
+    if let Some((file, text)) = read_history_file(dir, "coverage.tsv")? {
+        input.add_coverage(&file, &text)?;
+    }
+    for (name, with_port) in [("relay-history-ip.tsv", false), ("relay-history-orport.tsv", true)] {
+        if let Some((file, text)) = read_history_file(dir, name)? {
+            input.add_intervals(&file, &text, with_port, key::encode)?;
+        }
+    }
+    let shards = shard::write_years(&input)?;
+    let mut out = b"TSRHA".to_vec();
+    out.extend_from_slice(&(shards.len() as u16).to_le_bytes());
+    for (year, bytes) in &shards {
+        out.extend_from_slice(&(*year as u16).to_le_bytes());
+        out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    }
+    for (_, bytes) in &shards {
+        out.extend_from_slice(bytes);
+    }
+    Ok(out)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let sources = root.join("relays/sources");
@@ -104,5 +157,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     std::fs::write(out.join("relays.idx"), &blob)?;
     std::fs::write(out.join("name_bigrams.bin"), name_training::train(&word_list()?))?;
     std::fs::write(out.join("bridges.tsv"), bridge_index(&sources.join("bridges"))?)?;
+    std::fs::write(out.join("history.bin"), history_shards(&sources.join("history"))?)?;
     Ok(())
 }

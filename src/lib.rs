@@ -7,7 +7,8 @@
 //! ```text
 //! capture → decode → flow → tls / udp / dns → tor: evidence → verdict → report
 //! (pcap,    (link,   (table,  (hellos,       (relay lists,  (per flow,  (serde model,
-//!  pcapng,   VLAN,    dir,     certs,         built-in       per host,   JSON / CSV /
+//!  pcapng,   VLAN,    dir,     certs,         relay history  per host,   JSON / CSV /
+//!                                             by day, built-in
 //!  gzip)     IP,      stats)   records,       bridges, link  confidence) text)
 //!            frags,            flights,       traits, cells,
 //!            tunnels)          turns; STUN,   dir, obfs4,
@@ -37,7 +38,9 @@
 //!   evidence table, which says how specific each kind measured). Snowflake's steps are tied to
 //!   one WebRTC connection by protocol facts (ICE usernames, the same socket, mirrored bytes), not
 //!   by the host.
-//! - Relay lists age; TLS 1.3 hides certificates; a snaplen that cuts payloads hides handshakes.
+//! - Relay lists age (the relay history dates a match on the capture's own day where it has a
+//!   snapshot of that day, and says "no data" where it has none); TLS 1.3 hides certificates; a
+//!   snaplen that cuts payloads hides handshakes.
 //! - Flows evicted from a full table are counted (`flow_table.flows_evicted`), not listed.
 //! - A frame cut short by a small snaplen still counts, with the bytes it declares on the wire.
 

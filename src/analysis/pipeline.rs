@@ -95,6 +95,19 @@ impl Analyzer {
         }
     }
 
+    /// The first and last day (days since 1970-01-01, UTC) of the packets read so far: the
+    /// page fetches the relay history of those years before `finish`.
+    pub fn day_span(&self) -> Option<(i64, i64)> {
+        let t = &self.stages.totals;
+        Some((t.first_seen?.day_number(), t.last_seen?.day_number()))
+    }
+
+    /// Replaces the relay index (e.g. once the page has fetched the capture's history years);
+    /// matching happens in `finish`, so any time before it counts.
+    pub fn set_relays(&mut self, relays: Arc<RelayIndex>) {
+        self.relays = relays;
+    }
+
     pub fn progress(&self) -> Progress {
         Progress { bytes: self.input_bytes, packets: self.stages.reader.frames, flows: self.stages.flows.len() as u64 }
     }
@@ -216,8 +229,21 @@ impl Analyzer {
         let flows: Vec<FlowReport> = flows
             .iter()
             .zip(found.into_iter().zip(facts))
-            .map(|(flow, (found, facts))| {
-                let conclusion = verdict::conclude(&found);
+            .map(|(flow, (mut found, facts))| {
+                let mut conclusion = verdict::conclude(&found);
+                // A Tor link's server that was no listed relay that day is itself a finding
+                // (meek and Snowflake talk to a CDN or a proxy, never to tor's first hop).
+                let tor_first_hop =
+                    matches!(conclusion.verdict, verdict::Verdict::Tor | verdict::Verdict::TorTransport)
+                        && !matches!(conclusion.transport, Some("meek" | "snowflake"));
+                if tor_first_hop {
+                    if let Some(e @ evidence::Evidence::RelayUnlisted(u)) =
+                        evidence::unlisted_evidence(relays, flow, &found).as_ref()
+                    {
+                        conclusion.explanation.push_str(&format!("; {}", verdict::unlisted_sentence(u)));
+                        found.push(e.clone());
+                    }
+                }
                 let mut report = FlowReport::from_flow(flow);
                 // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only
                 // repeat zeros for every bulk flow.
@@ -255,6 +281,11 @@ impl Analyzer {
             decode: decoder.stats.clone(),
             flow_table,
             hosts,
+            relay_history: super::report::HistorySummary::for_capture(
+                self.relays.history(),
+                totals.first_seen,
+                totals.last_seen,
+            ),
             comments: reader.comments,
             error: self.error,
             flows,

@@ -45,6 +45,34 @@ impl Report {
     }
 }
 
+/// Which relay history was used: the years loaded (all in the CLI; the capture's in the page),
+/// its sources and the days they cover.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistorySummary {
+    pub years: Vec<i64>,
+    pub sources: Vec<String>,
+    pub coverage: super::tor::history::Coverage,
+}
+
+impl HistorySummary {
+    /// The history years a capture's days were matched against (`RelayHistory::years_near` of
+    /// its first and last day); `None` when the history has none of them.
+    pub fn for_capture(
+        history: &super::tor::history::RelayHistory,
+        first: Option<Timestamp>,
+        last: Option<Timestamp>,
+    ) -> Option<Self> {
+        let near = super::tor::history::RelayHistory::years_near;
+        let (from, to) = (*near(first?.day_number()).start(), *near(last?.day_number()).end());
+        let used = history.restricted(from..=to.min(from + 200));
+        (!used.is_empty()).then(|| HistorySummary {
+            years: used.years(),
+            sources: used.source_names(),
+            coverage: used.coverage(),
+        })
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct CaptureReport {
     pub file: String,
@@ -69,6 +97,9 @@ pub struct CaptureReport {
     pub flow_table: FlowTableStats,
     /// Local hosts that used Tor: when, how much, through which relays or bridges.
     pub hosts: Vec<crate::analysis::tor::hosts::HostSummary>,
+    /// The relay history years this capture's flows were dated against, their sources and the
+    /// days they cover (`null` when the history has none of them).
+    pub relay_history: Option<HistorySummary>,
     pub comments: Vec<Comment>,
     /// Why reading stopped early, with the byte offset; `null` when the file was read whole.
     pub error: Option<CaptureError>,

@@ -3,6 +3,7 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
+use torsift::analysis::tor::history::{lookup, RelayHistory};
 use torsift::analysis::tor::relays::{list, RelayIndex};
 use torsift::analysis::{Analyzer, CaptureError, CaptureReport, Limits, Report};
 use torsift::output;
@@ -15,11 +16,16 @@ USAGE:
     torsift analyze [--format json|csv|text] [--relays LIST]... [--no-builtin-relays] [--max-flows N] FILE...
     torsift info FILE...
     torsift relays [--relays LIST]... [--export FILE]
+    torsift lookup [--date YYYY-MM-DD] [--format text|json] ADDRESS[:PORT]...
+    torsift history [--export DIR]
     torsift generate [--format pcap|pcapng] [--packets N] [--flows N] [--payload BYTES] [--seed N] OUT
 
 FILE may be pcap or pcapng, optionally gzip-compressed; `-` reads standard input.
 LIST is a relay list of the capture's time: a network-status consensus (ns or microdesc),
 Onionoo details JSON, a TorDNSEL exit list or a plain IP list; it is used with the built-in lists.
+`lookup` answers from the built-in relay history (was ADDRESS, or ADDRESS:ORPORT, a Tor relay
+on that day?): listed, not listed, or no data for that day. IPv6 with a port: [2001:db8::1]:443.
+`history` prints the history's sources and coverage; --export writes the page's year files.
 
 EXIT STATUS:
     0  every file was read completely
@@ -48,6 +54,8 @@ fn run(args: &[String]) -> Result<ExitCode, String> {
         "analyze" => analyze(rest, None),
         "info" => analyze(rest, Some("text-info")),
         "relays" => relays_cmd(rest),
+        "lookup" => lookup_cmd(rest),
+        "history" => history_cmd(rest),
         "generate" => generate_cmd(rest),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
@@ -257,5 +265,116 @@ fn relays_cmd(args: &[String]) -> Result<ExitCode, String> {
         );
     }
     println!("built-in index: {} bytes", RelayIndex::builtin_size());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `torsift lookup`: one answer per address from the built-in relay history.
+fn lookup_cmd(args: &[String]) -> Result<ExitCode, String> {
+    let mut day = None;
+    let mut json = false;
+    let mut endpoints = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args.get(i).map(String::as_str).unwrap_or_default();
+        match arg.split('=').next().unwrap_or_default() {
+            "--date" => day = Some(lookup::parse_date(flag_value(args, &mut i, "--date")?)?),
+            "--format" => {
+                json = match flag_value(args, &mut i, "--format")? {
+                    "json" => true,
+                    "text" => false,
+                    other => return Err(format!("--format must be text or json, not `{other}`")),
+                }
+            }
+            a if a.starts_with("--") => return Err(format!("unknown option `{a}`")),
+            _ => endpoints.push(arg.to_string()),
+        }
+        i += 1;
+    }
+    if endpoints.is_empty() {
+        return Err("lookup needs at least one ADDRESS or ADDRESS:PORT".into());
+    }
+    let history = RelayHistory::builtin();
+    if history.is_empty() {
+        eprintln!(
+            "torsift: this build has no relay history (run relays/fetch, then rebuild): every answer is `no data`"
+        );
+    }
+    let lookups = endpoints.iter().map(|e| lookup::lookup(&history, e, day)).collect::<Result<Vec<_>, _>>()?;
+    if json {
+        #[derive(serde::Serialize)]
+        struct Lookups {
+            lookups: Vec<lookup::Lookup>,
+        }
+        println!("{}", serde_json::to_string_pretty(&Lookups { lookups }).map_err(|e| e.to_string())?);
+    } else {
+        for l in &lookups {
+            println!("{}", l.answer);
+            for p in &l.intervals {
+                println!(
+                    "    {} … {}  {}",
+                    torsift::analysis::tor::history::tsv::format_day(p.first_day),
+                    torsift::analysis::tor::history::tsv::format_day(p.last_day),
+                    p.source
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `torsift history`: sources and coverage of the built-in relay history; `--export DIR` writes
+/// one gzip file per year (`history-YYYY.idx.gz`) and `history.json` naming them, for the page.
+fn history_cmd(args: &[String]) -> Result<ExitCode, String> {
+    let mut export = None;
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args.get(i).map(String::as_str).unwrap_or_default();
+        match arg.split('=').next().unwrap_or_default() {
+            "--export" => export = Some(flag_value(args, &mut i, "--export")?.to_string()),
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+        i += 1;
+    }
+    let history = RelayHistory::builtin();
+    let coverage = history.coverage();
+    if let Some(dir) = export {
+        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {dir}: {e}"))?;
+        let mut years = Vec::new();
+        for (year, bytes) in RelayHistory::builtin_shards() {
+            let name = format!("history-{year}.idx.gz");
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+            gz.write_all(bytes).map_err(|e| format!("cannot compress {name}: {e}"))?;
+            let packed = gz.finish().map_err(|e| format!("cannot compress {name}: {e}"))?;
+            let path = format!("{dir}/{name}");
+            std::fs::write(&path, &packed).map_err(|e| format!("cannot write {path}: {e}"))?;
+            years.push(
+                serde_json::json!({ "year": year, "file": name, "bytes": packed.len(), "raw_bytes": bytes.len() }),
+            );
+        }
+        let manifest = serde_json::json!({
+            "schema": "torsift.history/1",
+            "sources": history.source_names(),
+            "coverage": coverage,
+            "years": years,
+        });
+        let path = format!("{dir}/history.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?)
+            .map_err(|e| format!("cannot write {path}: {e}"))?;
+        eprintln!("{dir}: {} year files and history.json", years.len());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if history.is_empty() {
+        println!("No relay history in this build (run relays/fetch, then rebuild).");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let day = |d: Option<i64>| d.map_or("-".to_string(), torsift::analysis::tor::history::tsv::format_day);
+    println!(
+        "relay history: {} to {}, {} days with a snapshot of every relay",
+        day(coverage.first_day),
+        day(coverage.last_day),
+        coverage.days_with_data
+    );
+    println!("years: {:?}", history.years());
+    println!("sources: {}", history.source_names().join(", "));
     Ok(ExitCode::SUCCESS)
 }

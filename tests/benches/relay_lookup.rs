@@ -29,5 +29,30 @@ fn lookups(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lookups);
+/// The relay history (one year shard per lookup, as a flow's day needs): the raw key lookup and
+/// the "was it listed on that day?" answer.
+fn history_lookups(c: &mut Criterion) {
+    use torsift::analysis::tor::history::{tsv, RelayHistory};
+    let history = RelayHistory::builtin();
+    let day = tsv::parse_day("2022-10-26").unwrap();
+    let one_year = history.restricted([2022]);
+    let cases: [(&str, IpAddr, Option<u16>); 3] = [
+        ("listed address", Ipv4Addr::new(23, 88, 75, 121).into(), None),
+        ("listed address+ORPort", Ipv4Addr::new(23, 88, 75, 121).into(), Some(19001)),
+        ("not listed", Ipv4Addr::new(192, 0, 2, 77).into(), None),
+    ];
+    let mut group = c.benchmark_group("relay history");
+    group.throughput(Throughput::Elements(1));
+    for (name, ip, port) in cases {
+        group.bench_function(format!("runs of one year: {name}"), |b| {
+            b.iter(|| black_box(one_year.presences(black_box(ip), port)).len())
+        });
+        group.bench_function(format!("nearest run to a day: {name}"), |b| {
+            b.iter(|| black_box(history.nearest(black_box(ip), port, day)).is_some())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, lookups, history_lookups);
 criterion_main!(benches);

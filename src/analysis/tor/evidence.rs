@@ -1,6 +1,7 @@
 //! Evidence kinds: each states an observation, never a conclusion (conclusions live in
 //! `verdict.rs`). Every kind says what it observes and where the fact about Tor comes from.
 
+use super::history;
 use super::relays::list::{flags, PortKind};
 use super::relays::{RelayHit, RelayIndex};
 use crate::analysis::flow::Flow;
@@ -38,6 +39,37 @@ pub struct RelayMatch {
     pub within_a_day: bool,
     /// Other lists that also name this address (all dates are in `relay_lists`).
     pub other_lists: usize,
+    /// For a match in the relay history (`list_kind` `relay-history`): the run of days in which
+    /// the source listed it; `list_date` is the run's day nearest the capture.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history: Option<HistoryRun>,
+}
+
+/// A run of days of the relay history (`tor/history`): `source` listed the address (or the
+/// address+ORPort) on every day from `first_day` to `last_day`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HistoryRun {
+    pub source: String,
+    pub first_day: String,
+    pub last_day: String,
+    /// `all relays` or `exit relays`: what the source lists.
+    pub source_lists: &'static str,
+}
+
+/// The server was in no run of the relay history within a day of the capture, although
+/// sources of every relay had snapshots of each of those days: ExoneraTor's negative answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RelayUnlisted {
+    pub endpoint: End,
+    pub address: SocketAddr,
+    /// The capture's day, and the days on either side that were checked.
+    pub day: String,
+    pub window_days: i64,
+    /// The sources whose snapshots vouch for the absence.
+    pub sources: Vec<String>,
+    /// The nearest listing of the address, if any: its date and day gap.
+    pub nearest_listed: Option<String>,
+    pub nearest_gap: Option<i64>,
 }
 
 impl RelayMatch {
@@ -98,6 +130,9 @@ pub enum Evidence {
     /// The TLS SNI is the built-in Conjure line's registration host (shared with other
     /// circumvention tools that use Conjure).
     ConjureRegistration(super::builtin::BuiltinName),
+    /// The server of a flow with a Tor verdict was not a listed relay on the capture's day,
+    /// although the history covers that day (`history`): a bridge or a relay not yet listed.
+    RelayUnlisted(RelayUnlisted),
     /// A SOCKS greeting to tor's SocksPort (`context.rs`).
     SocksToTorPort { port: u16 },
     /// A DNS lookup of a torproject.org host or an onion name (`context.rs`).
@@ -130,6 +165,63 @@ fn to_match(end: End, address: SocketAddr, hit: &RelayHit<'_>, capture_day: i64,
         day_gap,
         within_a_day: day_gap.is_some_and(|g| g.abs() <= 1),
         other_lists: others,
+        history: None,
+    }
+}
+
+/// The relay history's nearest run for one end: the address+ORPort (`OrPort`) or the address
+/// (`AddressOnly`).
+fn history_match(
+    index: &RelayIndex,
+    end: End,
+    address: SocketAddr,
+    capture_day: i64,
+    kind: PortKind,
+) -> Option<RelayMatch> {
+    let port = (kind == PortKind::OrPort).then_some(address.port());
+    let n = index.history().nearest(address.ip(), port, capture_day)?;
+    let p = &n.presence;
+    let exits = p.source.to_ascii_lowercase().contains("exit");
+    let listed_day = capture_day + n.day_gap;
+    Some(RelayMatch {
+        endpoint: end,
+        address,
+        listed_port: port.unwrap_or(0),
+        nickname: String::new(),
+        fingerprint: String::new(),
+        flags: if exits { vec!["Exit"] } else { Vec::new() },
+        country: String::new(),
+        list: p.source.clone(),
+        list_kind: "relay-history",
+        list_date: Some(history::tsv::format_day(listed_day)),
+        builtin_list: true,
+        day_gap: Some(n.day_gap),
+        within_a_day: n.day_gap.abs() <= 1,
+        other_lists: 0,
+        history: Some(HistoryRun {
+            source: p.source.clone(),
+            first_day: history::tsv::format_day(p.first_day),
+            last_day: history::tsv::format_day(p.last_day),
+            source_lists: if exits { "exit relays" } else { "all relays" },
+        }),
+    })
+}
+
+/// How near a dated match is, in the steps confidence follows: within a day, within
+/// `NEAR_LIST_DAYS`, further or undated.
+fn nearness(m: &RelayMatch) -> u8 {
+    match m.day_gap.map(i64::abs) {
+        Some(g) if g <= 1 => 0,
+        Some(g) if g <= super::verdict::NEAR_LIST_DAYS => 1,
+        _ => 2,
+    }
+}
+
+fn kind_rank(kind: PortKind) -> u8 {
+    match kind {
+        PortKind::OrPort => 0,
+        PortKind::DirPort => 1,
+        PortKind::AddressOnly => 2,
     }
 }
 
@@ -153,31 +245,72 @@ pub fn relay_evidence(index: &RelayIndex, flow: &Flow) -> Vec<Evidence> {
     let mut out = Vec::new();
     for (end, addr) in [(End::Server, flow.server), (End::Client, flow.client)] {
         let hits = index.lookup(addr.ip(), addr.port());
-        if hits.is_empty() {
-            continue;
-        }
         let lists = {
             let mut names: Vec<&str> = hits.iter().map(|h| h.snapshot.source.as_str()).collect();
             names.sort_unstable();
             names.dedup();
             names.len()
         };
-        let found = [PortKind::OrPort, PortKind::DirPort, PortKind::AddressOnly]
-            .into_iter()
-            .find_map(|kind| best(&hits, capture_day, kind).map(|h| (kind, h)));
-        let Some((kind, hit)) = found else { continue };
-        let m = to_match(end, addr, hit, capture_day, lists.saturating_sub(1));
+        // Candidates of every kind from the dated lists and from the history.
+        let mut candidates: Vec<(PortKind, RelayMatch)> = Vec::new();
+        for kind in [PortKind::OrPort, PortKind::DirPort, PortKind::AddressOnly] {
+            if let Some(h) = best(&hits, capture_day, kind) {
+                candidates.push((kind, to_match(end, addr, h, capture_day, lists.saturating_sub(1))));
+            }
+            if kind != PortKind::DirPort {
+                candidates.extend(history_match(index, end, addr, capture_day, kind).map(|m| (kind, m)));
+            }
+        }
+        // The nearest in time first (a listing on the capture's day beats an older ORPort
+        // match), then the strongest kind, then the smallest gap; lists before the history on
+        // a tie (they carry the relay's identity).
+        candidates.sort_by_key(|(kind, m)| {
+            (nearness(m), kind_rank(*kind), m.day_gap.map_or(i64::MAX, i64::abs), m.history.is_some())
+        });
+        let Some((kind, m)) = candidates.first().cloned() else { continue };
+        // When the nearest is a weaker kind, the strongest kind is kept too: a port matched at
+        // another date still says which service the address ran.
+        let stronger = candidates
+            .iter()
+            .filter(|(k, _)| kind_rank(*k) < kind_rank(kind))
+            .min_by_key(|(k, m)| (kind_rank(*k), m.day_gap.map_or(i64::MAX, i64::abs)))
+            .cloned();
         // A flow seen mid-stream (no SYN) is oriented by its first packet, which may come from
         // the server: then the listed port is on the "client" end. With a SYN, a client's port
         // is ephemeral and a listed client is an address match (a relay or exit connecting in).
         let listening_end = end == End::Server || !flow.oriented_by_syn;
-        out.push(match (listening_end, kind) {
-            (true, PortKind::OrPort) => Evidence::RelayOrport(m),
-            (true, PortKind::DirPort) => Evidence::RelayDirport(m),
-            _ => Evidence::RelayAddress(m),
-        });
+        for (kind, m) in stronger.into_iter().chain(std::iter::once((kind, m))) {
+            out.push(match (listening_end, kind) {
+                (true, PortKind::OrPort) => Evidence::RelayOrport(m),
+                (true, PortKind::DirPort) => Evidence::RelayDirport(m),
+                _ => Evidence::RelayAddress(m),
+            });
+        }
     }
     out
+}
+
+/// For a flow with a Tor verdict: the server's absence from the relay history within a day of
+/// the capture, when sources of every relay had snapshots of each of those days.
+pub fn unlisted_evidence(index: &RelayIndex, flow: &Flow, found: &[Evidence]) -> Option<Evidence> {
+    let listed_near =
+        found.iter().filter_map(Evidence::relay_match).any(|m| m.endpoint == End::Server && m.within_a_day);
+    if listed_near || index.history().is_empty() {
+        return None;
+    }
+    let day = flow.first_seen.day_number();
+    const WINDOW: i64 = 1;
+    let sources = index.history().vouching_sources(day, WINDOW, false)?;
+    let nearest = index.history().nearest(flow.server.ip(), None, day);
+    Some(Evidence::RelayUnlisted(RelayUnlisted {
+        endpoint: End::Server,
+        address: flow.server,
+        day: history::tsv::format_day(day),
+        window_days: WINDOW,
+        sources,
+        nearest_listed: nearest.as_ref().map(|n| history::tsv::format_day(day + n.day_gap)),
+        nearest_gap: nearest.map(|n| n.day_gap),
+    }))
 }
 
 /// Everything the flow's own bytes show (TLS handshake, records, HTTP, first flight, DNS,

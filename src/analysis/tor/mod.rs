@@ -7,6 +7,7 @@ pub mod cells;
 pub mod context;
 pub mod directory;
 pub mod evidence;
+pub mod history;
 pub mod hosts;
 pub mod link;
 pub mod meek;

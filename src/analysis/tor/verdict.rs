@@ -62,6 +62,18 @@ pub struct Conclusion {
 }
 
 fn dated(m: &RelayMatch) -> String {
+    if let Some(run) = &m.history {
+        let gap = m.day_gap.unwrap_or(0);
+        let when = if gap == 0 {
+            format!("on the capture's day (listed {} to {})", run.first_day, run.last_day)
+        } else if gap < 0 {
+            format!("until {}, {} days before the capture", run.last_day, -gap)
+        } else {
+            format!("from {}, {gap} days after the capture", run.first_day)
+        };
+        let what = if run.source_lists == "exit relays" { "exit relay" } else { "relay" };
+        return format!("a {what} listed by {} in the daily relay history {when}", run.source);
+    }
     let name = if m.nickname.is_empty() { String::new() } else { format!(" {}", m.nickname) };
     let when = match (m.list_date.as_deref(), m.day_gap) {
         (Some(d), Some(0)) => format!("{d}, the capture's day"),
@@ -92,6 +104,33 @@ fn gap_confidence(day_gap: Option<i64>) -> Confidence {
     }
 }
 
+/// Of two matches of one kind, the one nearer the capture.
+fn nearer<'a>(held: Option<&'a RelayMatch>, m: &'a RelayMatch) -> Option<&'a RelayMatch> {
+    let gap = |m: &RelayMatch| m.day_gap.map_or(i64::MAX, i64::abs);
+    match held {
+        Some(h) if gap(h) <= gap(m) => Some(h),
+        _ => Some(m),
+    }
+}
+
+/// The sentence a `relay-unlisted` observation adds to a Tor verdict.
+pub fn unlisted_sentence(u: &super::evidence::RelayUnlisted) -> String {
+    let nearest = match (&u.nearest_listed, u.nearest_gap) {
+        (Some(d), Some(g)) => {
+            format!(" (its address was listed on {d}, {} days {})", g.abs(), if g < 0 { "before" } else { "after" })
+        }
+        _ => String::new(),
+    };
+    format!(
+        "server {} was not a listed relay within {} day of {} although {} had snapshots of every relay on \
+         each of those days{nearest}: a bridge, or a relay not yet in the public lists",
+        u.address.ip(),
+        u.window_days,
+        u.day,
+        u.sources.join(", ")
+    )
+}
+
 /// Accept-Encoding tokens only tor sends (dir-spec §6.1: compression methods tor offers).
 const TOR_ENCODINGS: [&str; 2] = ["x-tor-lzma", "x-zstd"];
 
@@ -110,10 +149,12 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     let (mut builtin_bridge, mut meek_front, mut snowflake_name) = (None, None, None);
     for e in evidence {
         match e {
-            Evidence::RelayOrport(m) => orport = Some(m),
-            Evidence::RelayDirport(m) => dirport = Some(m),
-            Evidence::RelayAddress(m) if m.endpoint == End::Client && m.is_exit() => exit_client = Some(m),
-            Evidence::RelayAddress(m) => listed_server = Some(m),
+            Evidence::RelayOrport(m) => orport = nearer(orport, m),
+            Evidence::RelayDirport(m) => dirport = nearer(dirport, m),
+            Evidence::RelayAddress(m) if m.endpoint == End::Client && m.is_exit() => {
+                exit_client = nearer(exit_client, m)
+            }
+            Evidence::RelayAddress(m) => listed_server = nearer(listed_server, m),
             Evidence::TorLinkClientHello(h) => hello = Some(h),
             Evidence::TorLinkCertificate(c) => cert = Some(c),
             Evidence::CellSizedRecords(c) => cells = Some(c),
@@ -130,11 +171,17 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             Evidence::SnowflakeFront(n) | Evidence::SnowflakeIceServer(n) => snowflake_name = Some(n),
             Evidence::WebrtcDtls(_)
             | Evidence::ConjureRegistration(_)
+            | Evidence::RelayUnlisted(_)
             | Evidence::SocksToTorPort { .. }
             | Evidence::DnsTorName { .. } => {}
         }
     }
-    let listed = orport.or(listed_server);
+    // The listing that dates the flow best: an ORPort match, unless the address alone is
+    // listed nearer the capture (the relay history has no ports for most days).
+    let listed = match (orport, listed_server) {
+        (Some(o), Some(a)) if list_confidence(a) > list_confidence(o) => Some(a),
+        (o, a) => o.or(a),
+    };
     let mut why: Vec<String> = Vec::new();
     if let Some(c) = cert {
         why.push(format!("Tor link certificate ({} issued by {})", c.subject, c.issuer));
@@ -156,7 +203,8 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     }
     if let Some(m) = orport {
         why.push(format!("{} {} is the ORPort of {}", end_name(m.endpoint), m.address, dated(m)));
-    } else if let Some(m) = listed_server {
+    }
+    if let Some(m) = listed_server.filter(|a| orport.is_none_or(|o| list_confidence(a) > list_confidence(o))) {
         why.push(format!("{} {} is the address of {}", end_name(m.endpoint), m.address.ip(), dated(m)));
     }
     let corroborated = cells.is_some_and(|c| !c.few) || listed.is_some();
@@ -178,7 +226,12 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             None => base,
         })
     } else {
-        orport.map(list_confidence)
+        // An ORPort matched at another date, with the address listed nearer the capture, is as
+        // sure as the address listing allows up to medium (the port may have changed hands).
+        orport.map(|o| {
+            list_confidence(o)
+                .max(listed_server.map_or(Confidence::Low, |a| list_confidence(a).min(Confidence::Medium)))
+        })
     };
     if let Some(confidence) = link {
         return Conclusion {

@@ -60,10 +60,12 @@ struct Layer {
     relays: Vec<RelayMeta>,
 }
 
-/// Built-in and loaded lists; cloning shares the compiled layers.
+/// Built-in and loaded lists, and the relay history by day; cloning shares the compiled layers
+/// and history shards.
 #[derive(Clone, Default)]
 pub struct RelayIndex {
     layers: Vec<std::sync::Arc<Layer>>,
+    history: super::history::RelayHistory,
 }
 
 impl std::fmt::Debug for RelayIndex {
@@ -143,7 +145,7 @@ fn parse_layer(blob: Cow<'static, [u8]>, builtin: bool) -> Option<Layer> {
 impl RelayIndex {
     /// The index compiled into this build (possibly empty: see [`RelayIndex::is_empty`]).
     pub fn builtin() -> RelayIndex {
-        let mut index = RelayIndex::default();
+        let mut index = RelayIndex { history: super::history::RelayHistory::builtin(), ..RelayIndex::default() };
         if let Some(layer) = parse_layer(Cow::Borrowed(BUILTIN), true) {
             index.layers.push(std::sync::Arc::new(layer));
         }
@@ -162,7 +164,19 @@ impl RelayIndex {
 
     /// An index from a blob written by `blob::build` (the page fetches the built-in one).
     pub fn from_blob(bytes: Vec<u8>, builtin: bool) -> Option<RelayIndex> {
-        Some(RelayIndex { layers: vec![std::sync::Arc::new(parse_layer(Cow::Owned(bytes), builtin)?)] })
+        Some(RelayIndex {
+            layers: vec![std::sync::Arc::new(parse_layer(Cow::Owned(bytes), builtin)?)],
+            history: super::history::RelayHistory::default(),
+        })
+    }
+
+    /// The relay history by day (every year in the CLI; the years the page fetched).
+    pub fn history(&self) -> &super::history::RelayHistory {
+        &self.history
+    }
+
+    pub fn history_mut(&mut self) -> &mut super::history::RelayHistory {
+        &mut self.history
     }
 
     /// Adds lists loaded at run time.

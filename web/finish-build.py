@@ -22,8 +22,13 @@ csp = "; ".join([
 ])
 html = html.replace("TORSIFT_CSP", csp)
 index.write_text(html)
-# The service worker caches the whole page for offline use.
-files = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file() and p.name != "sw.js")
+# The service worker caches the whole page for offline use, except the relay history's years:
+# those are cached when first fetched (or all at once by "make all years available offline").
+files = sorted(
+    p.relative_to(stage).as_posix()
+    for p in stage.rglob("*")
+    if p.is_file() and p.name != "sw.js" and not p.relative_to(stage).as_posix().startswith("history/history-")
+)
 sw = stage / "sw.js"
 if sw.exists():
     sw.write_text(sw.read_text().replace("__TORSIFT_FILES__", repr(["./"] + ["./" + f for f in files])))

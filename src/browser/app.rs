@@ -6,6 +6,7 @@ use super::components::flow_table::FlowTable;
 use super::components::history::History;
 use super::components::job_list::JobList;
 use super::components::relay_lists::RelayLists;
+use super::components::relay_lookup::RelayLookup;
 use super::download::save_text;
 use super::protocol::FromWorker;
 use super::state::{
@@ -49,6 +50,29 @@ struct Runner {
     files: HashMap<u32, File>,
     /// Relay lists the user loaded, sent with every job.
     relay_lists: Vec<File>,
+    /// Messages (lookups) waiting for the worker's Ready.
+    pending: Vec<JsValue>,
+    ready: bool,
+}
+
+/// Sends a message that is not a job (a lookup, a prefetch) to the worker, starting it if
+/// needed; messages wait for its Ready.
+fn send_to_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Store>, msg: JsValue) {
+    let worker = {
+        let r = runner.borrow();
+        r.worker.as_ref().map(|(w, _, _)| w.clone()).filter(|_| r.ready)
+    };
+    match worker {
+        Some(w) => {
+            let _ = w.post_message(&msg);
+        }
+        None => {
+            runner.borrow_mut().pending.push(msg);
+            if runner.borrow().worker.is_none() {
+                spawn_worker(runner, dispatch);
+            }
+        }
+    }
 }
 
 /// Reloads the history list from IndexedDB into the state.
@@ -83,6 +107,18 @@ fn spawn_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Sto
         let (runner, dispatch) = (runner.clone(), dispatch.clone());
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
             let Ok(msg) = serde_wasm_bindgen::from_value::<FromWorker>(e.data()) else { return };
+            if matches!(msg, FromWorker::Ready) {
+                let (worker, pending) = {
+                    let mut r = runner.borrow_mut();
+                    r.ready = true;
+                    (r.worker.as_ref().map(|(w, _, _)| w.clone()), std::mem::take(&mut r.pending))
+                };
+                if let Some(w) = worker {
+                    for m in pending {
+                        let _ = w.post_message(&m);
+                    }
+                }
+            }
             if matches!(msg, FromWorker::Done { .. } | FromWorker::Failed { .. }) {
                 let mut r = runner.borrow_mut();
                 if r.running == Some(msg.job()) {
@@ -110,6 +146,7 @@ fn spawn_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Sto
             if let Some((w, _, _)) = r.worker.take() {
                 w.terminate();
             }
+            r.ready = false;
             dispatch.dispatch(Action::WorkerGone);
             if let Some(job) = r.running.take() {
                 r.files.remove(&job);
@@ -247,6 +284,7 @@ pub fn app() -> Html {
                 if let Some((w, _, _)) = r.worker.take() {
                     w.terminate();
                 }
+                r.ready = false;
                 r.running = None;
                 dispatch.dispatch(Action::WorkerGone);
             }
@@ -317,6 +355,24 @@ pub fn app() -> Html {
         let jobs = state.jobs.clone();
         Callback::from(move |_| save_text("torsift-flows.csv", "text/csv", &super::state::export_csv(&jobs)))
     };
+    let on_lookup = {
+        let (runner, dispatch) = (runner.clone(), store.dispatcher());
+        Callback::from(move |(address, date): (String, String)| {
+            let msg = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&msg, &"lookup".into(), &address.into());
+            let _ = js_sys::Reflect::set(&msg, &"date".into(), &date.into());
+            dispatch.dispatch(Action::LookupStarted);
+            send_to_worker(&runner, dispatch.clone(), msg.into());
+        })
+    };
+    let on_offline = {
+        let (runner, dispatch) = (runner.clone(), store.dispatcher());
+        Callback::from(move |()| {
+            let msg = js_sys::Object::new();
+            let _ = js_sys::Reflect::set(&msg, &"prefetch_history".into(), &JsValue::TRUE);
+            send_to_worker(&runner, dispatch.clone(), msg.into());
+        })
+    };
     let on_print = Callback::from(|_| {
         let _ = gloo::utils::window().print();
     });
@@ -347,6 +403,8 @@ pub fn app() -> Html {
                 <button class="secondary" data-testid="try-sample" onclick={on_sample.reform(|_| ())}>{ "try the sample" }</button>
             </section>
             <RelayLists in_use={relay_lists_in_use(&state.jobs)} loaded={state.loaded_lists.clone()} on_pick={on_relay_pick} />
+            <RelayLookup answer={state.lookup.clone()} busy={state.looking_up} offline={state.history_offline}
+                on_lookup={on_lookup} on_offline={on_offline} />
             <div data-testid="analysis-status" data-state={state.overall()} class="status" role="status" aria-live="polite">
                 { match state.overall() {
                     "idle" => "Nothing analysed yet.",

@@ -34,13 +34,23 @@ pub enum FromWorker {
         job: u32,
         message: String,
     },
+    /// The answer to a "was it a relay?" lookup: `torsift lookup --format json`'s object for
+    /// one address (or `{"error": "…"}`).
+    Lookup {
+        answer_json: String,
+    },
+    /// Every year of the relay history was fetched (and so is cached for offline use).
+    HistoryCached {
+        years: u32,
+        failed: u32,
+    },
 }
 
 impl FromWorker {
     pub fn job(&self) -> u32 {
         match self {
             FromWorker::Progress { job, .. } | FromWorker::Done { job, .. } | FromWorker::Failed { job, .. } => *job,
-            FromWorker::Ready => u32::MAX,
+            FromWorker::Ready | FromWorker::Lookup { .. } | FromWorker::HistoryCached { .. } => u32::MAX,
         }
     }
 }

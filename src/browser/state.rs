@@ -73,6 +73,11 @@ pub struct AppState {
     pub history: Vec<HistoryItem>,
     /// Names of the relay lists the user loaded (sent with every job).
     pub loaded_lists: Vec<String>,
+    /// The last "was it a relay?" answer (JSON), and whether one is being looked up.
+    pub lookup: Option<String>,
+    pub looking_up: bool,
+    /// Relay history years fetched for offline use (and how many failed), once asked.
+    pub history_offline: Option<(u32, u32)>,
 }
 
 /// One saved analysis (the report, never the capture).
@@ -87,6 +92,8 @@ pub struct HistoryItem {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
+    /// A "was it a relay?" lookup was sent to the worker.
+    LookupStarted,
     /// Files chosen or dropped: (name, size) each, queued in order.
     Enqueue(Vec<(String, u64)>),
     Started(u32),
@@ -133,6 +140,12 @@ impl AppState {
                 }
             }),
             Action::Worker(FromWorker::Ready) => s.worker_ready = true,
+            Action::Worker(FromWorker::Lookup { answer_json }) => {
+                s.lookup = Some(answer_json);
+                s.looking_up = false;
+            }
+            Action::Worker(FromWorker::HistoryCached { years, failed }) => s.history_offline = Some((years, failed)),
+            Action::LookupStarted => s.looking_up = true,
             Action::WorkerGone => s.worker_ready = false,
             Action::History(items) => s.history = items,
             Action::RelayListsLoaded(names) => s.loaded_lists = names,
@@ -148,7 +161,7 @@ impl AppState {
                         }
                         FromWorker::Done { report_json, elapsed_ms, .. } => done_status(&report_json, elapsed_ms),
                         FromWorker::Failed { message, .. } => JobStatus::Failed { message },
-                        FromWorker::Ready => return,
+                        FromWorker::Ready | FromWorker::Lookup { .. } | FromWorker::HistoryCached { .. } => return,
                     };
                 });
                 if s.selected.is_none() && s.job(id).is_some_and(|j| matches!(j.status, JobStatus::Done { .. })) {

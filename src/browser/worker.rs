@@ -1,10 +1,13 @@
 //! The analysis worker: receives `{job, file, relays}`, reads the capture in 4 MiB slices
 //! (never the whole file in memory; the next slice is read while this one is parsed), pushes
 //! each slice into the core, and posts progress and the final report back. At start it fetches
-//! the built-in relay index (`relays.idx`, next to the page) once. Relay lists are read with
-//! `FileReaderSync`.
+//! the built-in relay index (`relays.idx`, next to the page) once, and the relay history's
+//! year list (`history/history.json`); a year of history (`history/history-YYYY.idx.gz`) is
+//! fetched the first time a capture or a lookup needs it (the service worker then keeps it for
+//! offline use). Relay lists are read with `FileReaderSync`.
 
 use super::protocol::{FromWorker, SLICE_BYTES};
+use crate::analysis::tor::history::{lookup, tsv, RelayHistory};
 use crate::analysis::tor::relays::{list, RelayIndex};
 use crate::analysis::{Analyzer, Limits, Report};
 use js_sys::{Array, Reflect, Uint8Array};
@@ -17,6 +20,10 @@ use web_sys::{DedicatedWorkerGlobalScope, File, FileReaderSync, MessageEvent};
 
 thread_local! {
     static BUILTIN: RefCell<RelayIndex> = RefCell::new(RelayIndex::default());
+    /// The history years fetched so far, the years the site has, and the years already tried.
+    static HISTORY: RefCell<RelayHistory> = RefCell::new(RelayHistory::default());
+    static HISTORY_YEARS: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
+    static HISTORY_TRIED: RefCell<Vec<i64>> = const { RefCell::new(Vec::new()) };
 }
 
 pub fn start() {
@@ -26,6 +33,8 @@ pub fn start() {
         if let Some(index) = fetch_builtin(&scope).await {
             BUILTIN.with(|b| *b.borrow_mut() = index);
         }
+        let years = fetch_history_years(&scope).await;
+        HISTORY_YEARS.with(|y| *y.borrow_mut() = years);
         listen(scope);
     });
 }
@@ -40,10 +49,99 @@ async fn fetch_builtin(scope: &DedicatedWorkerGlobalScope) -> Option<RelayIndex>
     RelayIndex::from_blob(Uint8Array::new(&buffer).to_vec(), true)
 }
 
+async fn fetch_bytes(scope: &DedicatedWorkerGlobalScope, url: &str) -> Option<Vec<u8>> {
+    let response: web_sys::Response = JsFuture::from(scope.fetch_with_str(url)).await.ok()?.dyn_into().ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let buffer = JsFuture::from(response.array_buffer().ok()?).await.ok()?;
+    Some(Uint8Array::new(&buffer).to_vec())
+}
+
+/// The years of relay history next to the page (`history/history.json`, written by
+/// `torsift history --export`); none when the site has no history.
+async fn fetch_history_years(scope: &DedicatedWorkerGlobalScope) -> Vec<i64> {
+    let Some(bytes) = fetch_bytes(scope, "./history/history.json").await else { return Vec::new() };
+    // The `"year": N` fields of the manifest our own CLI wrote: read without a JSON parser,
+    // which would otherwise be the worker's only one (it only ever writes JSON).
+    let text = String::from_utf8_lossy(&bytes);
+    text.split("\"year\":")
+        .skip(1)
+        .filter_map(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect()
+}
+
+/// Fetches the history of these years (those the site has and not tried yet); returns how many
+/// could not be read.
+async fn ensure_history(scope: &DedicatedWorkerGlobalScope, years: impl IntoIterator<Item = i64>) -> u32 {
+    use std::io::Read;
+    let mut failed = 0;
+    for year in years {
+        let wanted =
+            HISTORY_YEARS.with(|y| y.borrow().contains(&year)) && !HISTORY_TRIED.with(|t| t.borrow().contains(&year));
+        if !wanted {
+            continue;
+        }
+        HISTORY_TRIED.with(|t| t.borrow_mut().push(year));
+        let mut raw = Vec::new();
+        let read = match fetch_bytes(scope, &format!("./history/history-{year}.idx.gz")).await {
+            Some(gz) => flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut raw).is_ok(),
+            None => false,
+        };
+        if !(read && HISTORY.with(|h| h.borrow_mut().add_shard(raw))) {
+            failed += 1;
+            // Tried again next time (the network may be back).
+            HISTORY_TRIED.with(|t| t.borrow_mut().retain(|&y| y != year));
+        }
+    }
+    failed
+}
+
+/// Answers a lookup from the history years it needs (all of them without a date).
+async fn answer_lookup(scope: &DedicatedWorkerGlobalScope, endpoint: &str, date: &str) -> String {
+    let day = if date.trim().is_empty() { Ok(None) } else { lookup::parse_date(date).map(Some) };
+    let result = match day {
+        Ok(day) => {
+            let years = match day {
+                Some(d) => vec![tsv::civil(d).0],
+                None => HISTORY_YEARS.with(|y| y.borrow().clone()),
+            };
+            ensure_history(scope, years).await;
+            HISTORY.with(|h| lookup::lookup(&h.borrow(), endpoint, day))
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(answer) => serde_json::to_string(&answer).unwrap_or_default(),
+        Err(error) => format!("{{\"error\":{}}}", serde_json::to_string(&error).unwrap_or_default()),
+    }
+}
+
 fn listen(scope: DedicatedWorkerGlobalScope) {
     let replies = scope.clone();
     let onmessage = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
         let data = event.data();
+        let text = |key: &str| Reflect::get(&data, &key.into()).ok().and_then(|v| v.as_string());
+        if let Some(endpoint) = text("lookup") {
+            let (scope, date) = (replies.clone(), text("date").unwrap_or_default());
+            wasm_bindgen_futures::spawn_local(async move {
+                let answer_json = answer_lookup(&scope, &endpoint, &date).await;
+                post(&scope, &FromWorker::Lookup { answer_json });
+            });
+            return;
+        }
+        if Reflect::get(&data, &"prefetch_history".into()).ok().is_some_and(|v| v.is_truthy()) {
+            let scope = replies.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let all = HISTORY_YEARS.with(|y| y.borrow().clone());
+                let failed = ensure_history(&scope, all.clone()).await;
+                post(
+                    &scope,
+                    &FromWorker::HistoryCached { years: all.len() as u32 - failed.min(all.len() as u32), failed },
+                );
+            });
+            return;
+        }
         let job = Reflect::get(&data, &"job".into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0) as u32;
         let file = Reflect::get(&data, &"file".into()).ok().and_then(|v| v.dyn_into::<File>().ok());
         let lists: Vec<File> = Reflect::get(&data, &"relays".into())
@@ -101,7 +199,7 @@ async fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File, list
         Ok(r) => r,
         Err(_) => return FromWorker::Failed { job, message: "this browser cannot read files in a worker".into() },
     };
-    let index = match relay_index(&reader, lists) {
+    let mut index = match relay_index(&reader, lists) {
         Ok(index) => Arc::new(index),
         Err(message) => return FromWorker::Failed { job, message },
     };
@@ -146,6 +244,15 @@ async fn analyze(scope: &DedicatedWorkerGlobalScope, job: u32, file: &File, list
         if stopped {
             break;
         }
+    }
+    // The relay history of the capture's days (and a day either side: ExoneraTor's rule).
+    if let Some((first, last)) = analyzer.day_span() {
+        let (from, to) = (tsv::civil(first - 1).0, tsv::civil(last + 1).0);
+        ensure_history(scope, from..=to).await;
+        let mut with_history = (*index).clone();
+        *with_history.history_mut() = HISTORY.with(|h| h.borrow().clone());
+        index = Arc::new(with_history);
+        analyzer.set_relays(index.clone());
     }
     let capture = analyzer.finish();
     let tor_flows = capture.flows.iter().filter(|f| f.verdict != "none").count() as u64;

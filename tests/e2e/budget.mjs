@@ -19,6 +19,13 @@ for (const f of fs.readdirSync(dist)) {
 }
 console.log(`app transfer (wasm + js + css, gzip): ${(total / 1024).toFixed(1)} KiB (budget 400 KiB)`);
 console.log(`relays.idx: ${fs.statSync(path.join(dist, "relays.idx")).size} B raw, ${zlib.gzipSync(fs.readFileSync(path.join(dist, "relays.idx"))).length} B gzip (fetched once by the worker)`);
+{
+  // The relay history: one gzip file per year, fetched only when a capture or lookup needs it.
+  const years = JSON.parse(fs.readFileSync(path.join(dist, "history/history.json"), "utf8")).years;
+  const sizes = years.map((y) => fs.statSync(path.join(dist, "history", y.file)).size);
+  const kb = (b) => (b / 1024).toFixed(1);
+  console.log(`relay history: ${years.length} year files, ${kb(sizes.reduce((a, b) => a + b, 0))} KiB in all, largest ${kb(Math.max(0, ...sizes))} KiB (fetched per year)`);
+}
 
 const packets = Number(process.argv[2] || 1_800_000);
 const server = await serve();

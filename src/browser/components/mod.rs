@@ -7,3 +7,4 @@ pub mod format;
 pub mod history;
 pub mod job_list;
 pub mod relay_lists;
+pub mod relay_lookup;

@@ -35,6 +35,9 @@ fi
 echo "== native tests"
 cargo test --release --all-targets
 
+echo "== relay history collector (the Pages workflow's CollecTor path, on local consensus files)"
+python3 tests/history_collect_test.py
+
 echo "== lints"
 cargo clippy --all-targets --quiet -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --bins --lib --quiet -- -D warnings

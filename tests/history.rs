@@ -320,3 +320,29 @@ fn lab_tor_client_hello() -> Vec<u8> {
         text.lines().next().expect("a ClientHello in the lab capture").rsplit(',').next().unwrap().replace(':', "");
     (0..hex.len() / 2).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
+
+/// history_shard fuzz target: a damaged shard (one byte changed anywhere) is refused or answers,
+/// never panics — it once reached fst's node decoder, which trusts its bytes.
+#[test]
+fn a_damaged_shard_is_refused_or_answers() {
+    use torsift::analysis::tor::history::RelayHistory;
+    let (_, bytes) = RelayHistory::builtin_shards().into_iter().min_by_key(|(_, b)| b.len()).unwrap();
+    let probes: Vec<std::net::IpAddr> =
+        ["1.1.1.1", "23.88.75.121", "2001:db8::1"].iter().map(|a| a.parse().unwrap()).collect();
+    let (mut refused, mut read) = (0, 0);
+    for at in (0..bytes.len()).step_by((bytes.len() / 700).max(1)) {
+        let mut damaged = bytes.to_vec();
+        damaged[at] ^= 0x5a;
+        let mut history = RelayHistory::default();
+        if !history.add_shard(damaged) {
+            refused += 1;
+            continue;
+        }
+        read += 1;
+        for ip in &probes {
+            let _ = history.presences(*ip, None);
+            let _ = history.on_day(*ip, Some(443), 17_000);
+        }
+    }
+    assert!(refused > 0 && read > 0, "refused {refused}, read {read}");
+}

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_chunks gzip_input decode_frame tls_stream udp_datagrams relay_list)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_chunks gzip_input decode_frame tls_stream udp_datagrams relay_list history_shard)
 cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 cargo +nightly fuzz build -O --fuzz-dir tests/fuzz
 shared=../shared
@@ -39,6 +39,17 @@ if command -v tshark >/dev/null && [ -f "$shared/captures/lab-pt/pt-02-snowflake
         > "tests/fuzz/corpus/udp_datagrams/seed-${hex:0:24}"
     done || true  # head closing the pipe early is fine
 fi
+# The relay history: the first rows of each input file (mode 1), and the start of a year's shard
+# as the page fetches it (mode 0).
+mkdir -p tests/fuzz/corpus/history_shard
+if [ -f "$shared/relays/history/relay-history-ip.tsv.gz" ]; then
+  { printf '\x01'; zcat "$shared/relays/history/relay-history-ip.tsv.gz" | sed -n '2,40p'; printf '\n'
+    zcat "$shared/relays/history/relay-history-orport.tsv.gz" | sed -n '2,20p'; printf '\n'
+    zcat "$shared/relays/history/coverage.tsv.gz" | sed -n '2,30p'; } > tests/fuzz/corpus/history_shard/seed-tsv || true
+fi
+for f in web/assets/history/history-2016.idx.gz web/assets/history/history-2017.idx.gz; do
+  [ -f "$f" ] && { printf '\x00'; zcat "$f" | head -c 65000; } > "tests/fuzz/corpus/history_shard/seed-$(basename "$f" .gz)" || true
+done
 for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   cargo +nightly fuzz run -O --fuzz-dir tests/fuzz "$t" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|SUMMARY|ERROR|panicked" || true

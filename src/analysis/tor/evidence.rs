@@ -148,6 +148,7 @@ impl Evidence {
     }
 }
 
+#[inline(never)] // one copy: it is called from loops the optimiser would unroll
 fn to_match(end: End, address: SocketAddr, hit: &RelayHit<'_>, capture_day: i64, others: usize) -> RelayMatch {
     let day_gap = hit.snapshot.day.map(|d| d - capture_day);
     RelayMatch {
@@ -171,6 +172,7 @@ fn to_match(end: End, address: SocketAddr, hit: &RelayHit<'_>, capture_day: i64,
 
 /// The relay history's nearest run for one end: the address+ORPort (`OrPort`) or the address
 /// (`AddressOnly`).
+#[inline(never)] // one copy: it is called from loops the optimiser would unroll
 fn history_match(
     index: &RelayIndex,
     end: End,
@@ -264,10 +266,15 @@ pub fn relay_evidence(index: &RelayIndex, flow: &Flow) -> Vec<Evidence> {
         // The nearest in time first (a listing on the capture's day beats an older ORPort
         // match), then the strongest kind, then the smallest gap; lists before the history on
         // a tie (they carry the relay's identity).
-        candidates.sort_by_key(|(kind, m)| {
-            (nearness(m), kind_rank(*kind), m.day_gap.map_or(i64::MAX, i64::abs), m.history.is_some())
-        });
-        let Some((kind, m)) = candidates.first().cloned() else { continue };
+        let Some((kind, m)) = candidates
+            .iter()
+            .min_by_key(|(kind, m)| {
+                (nearness(m), kind_rank(*kind), m.day_gap.map_or(i64::MAX, i64::abs), m.history.is_some())
+            })
+            .cloned()
+        else {
+            continue;
+        };
         // When the nearest is a weaker kind, the strongest kind is kept too: a port matched at
         // another date still says which service the address ran.
         let stronger = candidates
@@ -292,6 +299,7 @@ pub fn relay_evidence(index: &RelayIndex, flow: &Flow) -> Vec<Evidence> {
 
 /// For a flow with a Tor verdict: the server's absence from the relay history within a day of
 /// the capture, when sources of every relay had snapshots of each of those days.
+#[inline(never)] // one copy: it is called from loops the optimiser would unroll
 pub fn unlisted_evidence(index: &RelayIndex, flow: &Flow, found: &[Evidence]) -> Option<Evidence> {
     let listed_near =
         found.iter().filter_map(Evidence::relay_match).any(|m| m.endpoint == End::Server && m.within_a_day);

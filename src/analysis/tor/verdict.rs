@@ -114,6 +114,7 @@ fn nearer<'a>(held: Option<&'a RelayMatch>, m: &'a RelayMatch) -> Option<&'a Rel
 }
 
 /// The sentence a `relay-unlisted` observation adds to a Tor verdict.
+#[inline(never)] // one copy: it is called from loops the optimiser would unroll
 pub fn unlisted_sentence(u: &super::evidence::RelayUnlisted) -> String {
     let nearest = match (&u.nearest_listed, u.nearest_gap) {
         (Some(d), Some(g)) => {

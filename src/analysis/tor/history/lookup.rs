@@ -45,6 +45,7 @@ pub fn years_for(day: Option<i64>) -> Option<i64> {
     day.map(|d| tsv::civil(d).0)
 }
 
+#[inline(never)] // one copy: it is called from loops the optimiser would unroll
 pub fn lookup(history: &RelayHistory, endpoint: &str, day: Option<i64>) -> Result<Lookup, String> {
     let (ip, port) = parse_endpoint(endpoint)?;
     let intervals = history.presences(ip, port);

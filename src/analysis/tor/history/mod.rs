@@ -157,7 +157,7 @@ impl RelayHistory {
     pub fn source_names(&self) -> Vec<String> {
         let mut names: Vec<String> =
             self.shards.values().flat_map(|s| s.sources.iter().map(|x| x.name.clone())).collect();
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         names
     }
@@ -182,28 +182,29 @@ impl RelayHistory {
     /// split at a year's end joined again.
     pub fn presences(&self, ip: IpAddr, port: Option<u16>) -> Vec<Presence> {
         let key = key::encode(ip, port.unwrap_or(key::ANY_PORT));
+        // Shards in year order, each key's runs by first day: the output is in first-day order
+        // without sorting.
         let mut out: Vec<Presence> = Vec::new();
         for shard in self.shards.values() {
             for (first, last, mask) in shard.intervals(&key) {
                 for (s, source) in shard.sources.iter().enumerate().take(64) {
-                    if mask & (1u64 << s) != 0 {
-                        out.push(Presence { first_day: first, last_day: last, source: source.name.clone() });
+                    if mask & (1u64 << s) == 0 {
+                        continue;
+                    }
+                    // The interval rule never yields two runs of one source on adjacent days,
+                    // so a run of the same source ending the day before is one cut at 31
+                    // December: join them.
+                    let cut = out.iter_mut().rev().find(|p| {
+                        p.source == source.name && p.last_day.checked_add(1) == Some(first) && first == shard.first_day
+                    });
+                    match cut {
+                        Some(p) => p.last_day = last,
+                        None => out.push(Presence { first_day: first, last_day: last, source: source.name.clone() }),
                     }
                 }
             }
         }
-        out.sort_by(|a, b| (&a.source, a.first_day).cmp(&(&b.source, b.first_day)));
-        let mut joined: Vec<Presence> = Vec::with_capacity(out.len());
-        for p in out {
-            match joined.last_mut() {
-                // The interval rule never yields two runs of one source on adjacent days, so
-                // adjacency means a run cut at 31 December.
-                Some(prev) if prev.source == p.source && prev.last_day + 1 == p.first_day => prev.last_day = p.last_day,
-                _ => joined.push(p),
-            }
-        }
-        joined.sort_by(|a, b| (a.first_day, &a.source).cmp(&(b.first_day, &b.source)));
-        joined
+        out
     }
 
     /// Listed, not listed or no data on `day` (see [`DayAnswer`]).
@@ -279,7 +280,7 @@ impl RelayHistory {
             }
             names.extend(on_day.into_iter().map(String::from));
         }
-        names.sort();
+        names.sort_unstable();
         names.dedup();
         Some(names)
     }

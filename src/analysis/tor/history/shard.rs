@@ -289,6 +289,9 @@ impl Shard {
             })
         };
         let map = fst::Map::new(slice(fst_at)?).ok()?;
+        // fst trusts its bytes and indexes by them: a damaged shard (a bad download) must fail
+        // here, on the fst's own checksum, rather than panic in a lookup.
+        map.as_fst().verify().ok()?;
         let (keys, span_ids) = (slice(keys_at)?, slice(ids_at)?);
         Some(Shard { year, first_day, days, sources, spans, map, keys, span_ids })
     }
@@ -338,7 +341,7 @@ impl Shard {
                 break;
             }
         }
-        out.sort_unstable();
+        // Written in (first, last) order: no sort needed.
         out
     }
 

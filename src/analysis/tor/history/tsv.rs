@@ -74,7 +74,7 @@ pub fn format_day(day: i64) -> String {
 
 /// The proleptic Gregorian year, month and day of a day number.
 pub fn civil(day: i64) -> (i64, i64, i64) {
-    let z = day + 719_468;
+    let z = day.saturating_add(719_468);
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;

@@ -49,4 +49,5 @@
 pub mod analysis;
 pub mod browser;
 pub mod output;
+pub mod records;
 pub mod synth;

@@ -131,7 +131,7 @@ pub fn csv_cell(text: &str) -> String {
 }
 
 pub const CSV_HEADER: &str = "file,proto,client,server,packets,bytes,client_packets,client_bytes,\
-server_packets,server_bytes,first_seen,last_seen,verdict,confidence,evidence";
+server_packets,server_bytes,first_seen,last_seen,verdict,confidence,evidence,community_id";
 
 /// One row per flow, every capture in one table.
 pub fn write_csv(report: &Report, out: &mut dyn Write) -> io::Result<()> {
@@ -165,6 +165,7 @@ pub fn csv_row_from_json(file: &str, f: &serde_json::Value) -> String {
         text(&f["verdict"]),
         f["confidence"].as_str().unwrap_or("").to_string(),
         csv_cell(&f["evidence"].to_string()),
+        text(&f["community_id"]),
     ];
     cells.join(",")
 }

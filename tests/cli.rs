@@ -101,3 +101,70 @@ fn generated_capture_agrees_with_capinfos_and_tshark() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `--format ndjson` says what `--format json` says, one object per line, in input order, with
+/// a flat record beside each flow; several files (analysed in parallel) keep their order.
+#[test]
+fn ndjson_is_the_json_report_line_by_line() {
+    let files = [
+        capture("public/tor/linkia_tor_2019-11-02.pcapng"),
+        capture("public/tor/ndpi_tor_2013-11-07.pcap"),
+        capture("public/formats/zeek_pcapng-multi-interface.pcapng"),
+        capture("lab/tor-04-mixed.pcap"),
+    ];
+    let args = |format: &'static str| {
+        let mut a = vec!["analyze", "--format", format];
+        a.extend(files.iter().map(String::as_str));
+        a
+    };
+    let (code, json, _) = torsift(&args("json"));
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (code, ndjson, _) = torsift(&args("ndjson"));
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = ndjson.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let header = &lines[0];
+    assert_eq!(header["type"], "header");
+    for key in ["schema", "generator", "relay_lists", "notes"] {
+        assert_eq!(header[key], json[key], "{key}");
+    }
+    let mut at = 1;
+    for (i, capture) in json["captures"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(capture["file"], files[i].as_str(), "input order");
+        for flow in capture["flows"].as_array().unwrap() {
+            let line = &lines[at];
+            at += 1;
+            assert_eq!(line["type"], "flow");
+            assert_eq!(&line["flow"], flow);
+            assert_eq!(line["capture"], capture["file"]);
+            assert_eq!(line["community_id"], flow["community_id"]);
+            let endpoint = |ip: &serde_json::Value, port: &serde_json::Value| {
+                let ip = ip.as_str().unwrap();
+                if ip.contains(':') {
+                    format!("[{ip}]:{port}")
+                } else {
+                    format!("{ip}:{port}")
+                }
+            };
+            assert_eq!(endpoint(&line["client_ip"], &line["client_port"]), flow["client"].as_str().unwrap());
+            assert_eq!(endpoint(&line["server_ip"], &line["server_port"]), flow["server"].as_str().unwrap());
+            assert_eq!(line["bytes"], flow["bytes"]);
+            assert_eq!(line["verdict"], flow["verdict"]);
+            let kinds: Vec<&serde_json::Value> =
+                flow["evidence"].as_array().unwrap().iter().map(|e| &e["kind"]).collect();
+            assert_eq!(line["evidence_kinds"].as_array().unwrap().iter().collect::<Vec<_>>(), kinds);
+        }
+        let summary = &lines[at];
+        at += 1;
+        assert_eq!(summary["type"], "capture");
+        assert_eq!(summary["flow_count"].as_u64().unwrap() as usize, capture["flows"].as_array().unwrap().len());
+        let mut expected = capture.clone();
+        expected.as_object_mut().unwrap().remove("flows");
+        let mut got = summary.clone();
+        for key in ["type", "flow_count"] {
+            got.as_object_mut().unwrap().remove(key);
+        }
+        assert_eq!(got, expected);
+    }
+    assert_eq!(at, lines.len());
+}

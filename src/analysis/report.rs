@@ -121,6 +121,9 @@ pub struct FlowReport {
     pub proto: &'static str,
     pub client: SocketAddr,
     pub server: SocketAddr,
+    /// Community ID v1, seed 0 (`flow/community_id.rs`): the same string Zeek, Suricata and
+    /// Wireshark compute for this flow, to join their logs.
+    pub community_id: String,
     /// Frames in both directions.
     pub packets: u64,
     /// On-wire frame bytes in both directions (as Wireshark's conversation table counts).
@@ -243,6 +246,15 @@ impl FlowReport {
             proto: f.transport.name(),
             client: f.client,
             server: f.server,
+            community_id: super::flow::community_id::v1(
+                match f.transport {
+                    super::decode::Transport::Tcp => super::flow::community_id::TCP,
+                    super::decode::Transport::Udp => super::flow::community_id::UDP,
+                },
+                f.client,
+                f.server,
+                0,
+            ),
             packets: f.packets(),
             bytes: f.bytes(),
             first_seen: f.first_seen,

@@ -13,14 +13,17 @@ const USAGE: &str = "\
 torsift — did anything in these captures use Tor?
 
 USAGE:
-    torsift analyze [--format json|csv|text] [--relays LIST]... [--no-builtin-relays] [--max-flows N] FILE...
+    torsift analyze [--format json|ndjson|csv|text] [--relays LIST]... [--no-builtin-relays] [--max-flows N] FILE...
     torsift info FILE...
     torsift relays [--relays LIST]... [--export FILE]
     torsift lookup [--date YYYY-MM-DD] [--format text|json] ADDRESS[:PORT]...
     torsift history [--export DIR]
     torsift generate [--format pcap|pcapng] [--packets N] [--flows N] [--payload BYTES] [--seed N] OUT
 
-FILE may be pcap or pcapng, optionally gzip-compressed; `-` reads standard input.
+FILE may be pcap or pcapng, optionally gzip-compressed; `-` reads standard input. Several files
+are analysed in parallel (one per core); output keeps their order. `ndjson` streams one JSON
+object per line: a header, each capture's flows (a flat record with the full flow under
+`flow`), then the capture.
 LIST is a relay list of the capture's time: a network-status consensus (ns or microdesc),
 Onionoo details JSON, a TorDNSEL exit list or a plain IP list; it is used with the built-in lists.
 `lookup` answers from the built-in relay history (was ADDRESS, or ADDRESS:ORPORT, a Tor relay
@@ -95,8 +98,8 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
         match arg {
             a if a == "--format" || a.starts_with("--format=") => {
                 format = flag_value(args, &mut i, "--format")?.to_string();
-                if !["json", "csv", "text"].contains(&format.as_str()) {
-                    return Err(format!("--format must be json, csv or text, not `{format}`"));
+                if !["json", "ndjson", "csv", "text"].contains(&format.as_str()) {
+                    return Err(format!("--format must be json, ndjson, csv or text, not `{format}`"));
                 }
             }
             a if a == "--max-flows" || a.starts_with("--max-flows=") => {
@@ -121,18 +124,39 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     let mut index = if builtin { RelayIndex::builtin() } else { RelayIndex::default() };
     index.add_lists(&lists)?;
     let index = Arc::new(index);
-    let captures: Vec<CaptureReport> = files.iter().map(|f| analyze_file(f, &limits, &index)).collect();
-    let failed = captures.iter().any(|c| c.error.is_some());
-    let report = Report::new(captures, &index);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let written = match format.as_str() {
-        "json" => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(std::io::Error::other).and_then(|()| writeln!(out))
+    let mut failed = Vec::new();
+    let written = if format == "ndjson" {
+        // Streamed: each capture is written (and dropped) as soon as it and those before it
+        // are done, so memory holds the captures in flight, never the whole run.
+        let mut result = torsift::records::write_header(&Report::new(Vec::new(), &index), &mut out);
+        analyze_in_order(&files, &limits, &index, |capture| {
+            if let Some(e) = &capture.error {
+                failed.push(format!("{}: {e}", capture.file));
+            }
+            if result.is_ok() {
+                result = torsift::records::write_capture(capture, &mut out);
+            }
+        });
+        result
+    } else {
+        let mut captures = Vec::with_capacity(files.len());
+        analyze_in_order(&files, &limits, &index, |capture| {
+            if let Some(e) = &capture.error {
+                failed.push(format!("{}: {e}", capture.file));
+            }
+            captures.push(capture);
+        });
+        let report = Report::new(captures, &index);
+        match format.as_str() {
+            "json" => serde_json::to_writer_pretty(&mut out, &report)
+                .map_err(std::io::Error::other)
+                .and_then(|()| writeln!(out)),
+            "csv" => output::write_csv(&report, &mut out),
+            "text-info" => output::write_text(&report, &mut out, 0),
+            _ => output::write_text(&report, &mut out, 20),
         }
-        "csv" => output::write_csv(&report, &mut out),
-        "text-info" => output::write_text(&report, &mut out, 0),
-        _ => output::write_text(&report, &mut out, 20),
     };
     if let Err(e) = written.and_then(|()| out.flush()) {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -140,12 +164,40 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
             return Ok(ExitCode::from(1));
         }
     }
-    for c in report.captures.iter() {
-        if let Some(e) = &c.error {
-            eprintln!("torsift: {}: {e}", c.file);
-        }
+    for message in &failed {
+        eprintln!("torsift: {message}");
     }
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Analyses the files on every core (one file per thread at a time) and hands the reports to
+/// `emit` in the order the files were given.
+fn analyze_in_order(files: &[String], limits: &Limits, relays: &Arc<RelayIndex>, mut emit: impl FnMut(CaptureReport)) {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let (done, reports) = std::sync::mpsc::channel::<(usize, CaptureReport)>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (done, next) = (done.clone(), &next);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                if done.send((i, analyze_file(file, limits, relays))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut want = 0;
+        for (i, report) in reports {
+            waiting.insert(i, report);
+            while let Some(report) = waiting.remove(&want) {
+                emit(report);
+                want += 1;
+            }
+        }
+    });
 }
 
 /// Streams one file through the analyzer; an unreadable file becomes a report with an error.

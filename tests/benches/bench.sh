@@ -23,6 +23,8 @@ echo "--- minimal 5-tuple extractor, same file (3 runs): the bar is torsift with
 for _ in 1 2 3; do ./target/release/examples/minimal_extractor "$cap"; done
 echo "--- torsift analyze --format json (whole CLI incl. report output), peak memory from /usr/bin/time"
 /usr/bin/time -f "%e s, peak RSS %M KiB" ./target/release/torsift analyze --format json "$cap" > /dev/null
+echo "--- torsift analyze --format ndjson (the report streamed line by line), peak memory"
+/usr/bin/time -f "%e s, peak RSS %M KiB" ./target/release/torsift analyze --format ndjson "$cap" > /dev/null
 if command -v tshark > /dev/null; then
   echo "--- tshark -q -z conv,tcp -z conv,udp (same file)"
   start=$(date +%s.%N)

@@ -38,6 +38,11 @@ cargo test --release --all-targets
 echo "== relay history collector (the Pages workflow's CollecTor path, on local consensus files)"
 python3 tests/history_collect_test.py
 
+echo "== Python package: pip builds bindings/python's wheel (maturin from PyPI), checked against the CLI"
+python3 -m venv target/pyvenv
+target/pyvenv/bin/pip install --quiet ./bindings/python
+target/pyvenv/bin/python bindings/python/tests/test_torsift.py
+
 echo "== lints"
 cargo clippy --all-targets --quiet -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --bins --lib --quiet -- -D warnings

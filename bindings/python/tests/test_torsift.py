@@ -1,0 +1,105 @@
+"""The Python package against the CLI: for every capture in ../shared/captures, `import torsift`
+gives exactly the capture object `torsift analyze --format json` prints, the streaming Analyzer
+gives it too, and `flow_records` gives the CLI's `--format ndjson` flow lines.
+
+    python bindings/python/tests/test_torsift.py      (after `pip install ./bindings/python`)
+
+TORSIFT_CLI names the CLI binary (default: target/release/torsift of this repository)."""
+import json
+import os
+import subprocess
+import sys
+import unittest
+
+import torsift
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+SHARED = os.path.join(ROOT, "..", "shared", "captures")
+CLI = os.environ.get("TORSIFT_CLI", os.path.join(ROOT, "target", "release", "torsift"))
+SKIP_DIRS = {"directory-docs", "torrc", "keys", "logs", "tshark"}
+SKIP_EXT = (".md", ".json", ".txt", ".pem", ".env", ".conf", ".log")
+
+
+def captures():
+    """Every capture file under ../shared/captures (as the Rust tests list them)."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(SHARED):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        out += [os.path.join(dirpath, f) for f in filenames if not f.endswith(SKIP_EXT)]
+    return sorted(out)
+
+
+def cli(path, fmt="json"):
+    """The CLI's output for one file, run from its directory so `file` is the bare name."""
+    run = subprocess.run([CLI, "analyze", "--format", fmt, os.path.basename(path)],
+                         cwd=os.path.dirname(path), capture_output=True, check=False)
+    if run.returncode not in (0, 1):
+        raise AssertionError(f"{path}: the CLI failed: {run.stderr.decode()}")
+    return run.stdout.decode()
+
+
+class AgainstTheCli(unittest.TestCase):
+    def test_every_shared_capture(self):
+        files = captures()
+        self.assertGreater(len(files), 20, f"captures found under {SHARED}")
+        cwd = os.getcwd()
+        try:
+            for path in files:
+                want = json.loads(cli(path))["captures"][0]
+                os.chdir(os.path.dirname(path))
+                got = torsift.analyze_file(os.path.basename(path))
+                os.chdir(cwd)
+                self.assertEqual(got, want, path)
+        finally:
+            os.chdir(cwd)
+
+    def test_streaming_analyzer_and_bytes(self):
+        path = os.path.join(SHARED, "lab", "tor-04-mixed.pcap")
+        want = json.loads(cli(path))["captures"][0]
+        with open(path, "rb") as f:
+            data = f.read()
+        analyzer = torsift.Analyzer(name=os.path.basename(path))
+        for at in range(0, len(data), 65_537):
+            analyzer.push(data[at:at + 65_537])
+        self.assertEqual(analyzer.finish(), want)
+        self.assertEqual(torsift.analyze_bytes(data, name=os.path.basename(path)), want)
+        with self.assertRaises(RuntimeError):
+            analyzer.finish()
+
+    def test_flow_records_are_the_ndjson_flow_lines(self):
+        names = [n for n, _ in torsift.FLOW_RECORD_FIELDS]
+        for rel in ["public/tor/linkia_tor_2019-11-02.pcapng", "lab/tor-04-mixed.pcap",
+                    "lab-pt/pt-02-snowflake-client.pcap"]:
+            path = os.path.join(SHARED, rel)
+            lines = [json.loads(l) for l in cli(path, "ndjson").splitlines()]
+            want = []
+            for line in lines:
+                if line["type"] == "flow":
+                    del line["type"], line["flow"]
+                    want.append(line)
+            cwd = os.getcwd()
+            os.chdir(os.path.dirname(path))
+            try:
+                got = list(torsift.flow_records(os.path.basename(path)))
+            finally:
+                os.chdir(cwd)
+            self.assertEqual(got, want, rel)
+            self.assertTrue(got, rel)
+            for record in got:
+                self.assertEqual(list(record), names)
+
+    def test_a_damaged_capture_keeps_what_was_read(self):
+        path = os.path.join(SHARED, "lab", "tor-01-bootstrap.pcap")
+        with open(path, "rb") as f:
+            data = f.read()
+        cut = data[: len(data) * 6 // 10]
+        report = torsift.analyze_bytes(cut, name="cut.pcap")
+        self.assertIsNotNone(report["error"])
+        self.assertGreater(len(report["flows"]), 0)
+        analyzer = torsift.Analyzer()
+        with self.assertRaises(ValueError):
+            analyzer.push(b"not a capture at all, just text")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

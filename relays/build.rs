@@ -94,8 +94,10 @@ fn read_history_file(dir: &Path, name: &str) -> Result<Option<(String, String)>,
     use std::io::Read;
     for file in [name.to_string(), format!("{name}.gz")] {
         let path = dir.join(&file);
-        println!("cargo:rerun-if-changed={}", path.display());
+        // Only paths that exist: cargo reruns a build script on every build while a
+        // rerun-if-changed path is missing (the directory itself catches new files).
         let Ok(bytes) = std::fs::read(&path) else { continue };
+        println!("cargo:rerun-if-changed={}", path.display());
         let mut text = String::new();
         if file.ends_with(".gz") {
             flate2::read::MultiGzDecoder::new(&bytes[..])
@@ -113,6 +115,9 @@ fn read_history_file(dir: &Path, name: &str) -> Result<Option<(String, String)>,
 /// one shard per year, concatenated behind a directory: magic `TSRHA`, u16 count, then per
 /// shard year u16 and length u32, then the shards in that order.
 fn history_shards(dir: &Path) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    if dir.is_dir() {
+        println!("cargo:rerun-if-changed={}", dir.display());
+    }
     let mut input = tsv::HistoryInput::default();
     if let Some((file, text)) = read_history_file(dir, "coverage.tsv")? {
         input.add_coverage(&file, &text)?;

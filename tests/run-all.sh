@@ -42,6 +42,9 @@ echo "== Python package: pip builds bindings/python's wheel (maturin from PyPI),
 python3 -m venv target/pyvenv
 target/pyvenv/bin/pip install --quiet ./bindings/python
 target/pyvenv/bin/python bindings/python/tests/test_torsift.py
+echo "== Spark job (bindings/python/examples/torsift_spark.py) in local mode: pyspark from PyPI, Debian's Java"
+target/pyvenv/bin/pip install --quiet pyspark==4.3.0
+target/pyvenv/bin/python bindings/python/tests/test_spark.py
 
 echo "== lints"
 cargo clippy --all-targets --quiet -- -D warnings

@@ -20,6 +20,8 @@ command -v capinfos >/dev/null || missing+=(wireshark-common)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/bin/time ] || missing+=(time)
+# The Spark job's local-mode test (pyspark 4 needs Java 17).
+command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
 # The generated labs (tests/lab): real tor, obfs4proxy and the hard negatives' tools.
 for pkg in obfs4proxy gettext-base $(cat tests/lab/packages.txt); do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

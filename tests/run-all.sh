@@ -43,7 +43,7 @@ python3 -m venv target/pyvenv
 target/pyvenv/bin/pip install --quiet ./bindings/python
 target/pyvenv/bin/python bindings/python/tests/test_torsift.py
 echo "== Spark job (bindings/python/examples/torsift_spark.py) in local mode: pyspark from PyPI, Debian's Java"
-target/pyvenv/bin/pip install --quiet pyspark==4.3.0
+target/pyvenv/bin/pip install --quiet pyspark==4.3.0 pyarrow
 target/pyvenv/bin/python bindings/python/tests/test_spark.py
 
 echo "== lints"

@@ -88,5 +88,20 @@ class SparkJob(unittest.TestCase):
         self.assertGreater(len(got), 2)
 
 
+class ArrowRows(unittest.TestCase):
+    def test_flow_records_fill_a_pyarrow_table_of_the_declared_schema(self):
+        import pyarrow as pa
+        import torsift
+
+        types = {"string": pa.string(), "int32": pa.int32(), "int64": pa.int64(), "list_string": pa.list_(pa.string())}
+        schema = pa.schema([(name, types[kind]) for name, kind in torsift.FLOW_RECORD_FIELDS])
+        for path in INPUTS:
+            want = cli_records(path)
+            table = pa.Table.from_pylist(list(torsift.flow_records(path)), schema=schema)
+            self.assertEqual(table.num_rows, len(want), path)
+            self.assertEqual(table.column("community_id").to_pylist(), [r["community_id"] for r in want])
+            self.assertEqual(table.to_pylist(), want)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

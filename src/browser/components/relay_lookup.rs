@@ -72,7 +72,7 @@ pub fn relay_lookup(props: &Props) -> Html {
                             <p><strong class={classes!("badge", state)}>{ label }</strong>{ " " }{ a["answer"].as_str().unwrap_or("") }</p>
                             if !runs.is_empty() {
                                 <table>
-                                    <caption>{ format!("{} runs of days in the history", runs.len()) }</caption>
+                                    <caption>{ format!("{} run{} of days in the history", runs.len(), if runs.len() == 1 { "" } else { "s" }) }</caption>
                                     <thead><tr><th>{ "from" }</th><th>{ "to" }</th><th>{ "source" }</th></tr></thead>
                                     <tbody>{ for runs.iter().rev().take(50).map(|r| html! {
                                         <tr data-testid="relay-lookup-run"><td class="mono">{ r["first_day"].as_str().unwrap_or("") }</td>

@@ -48,6 +48,7 @@
 
 pub mod analysis;
 pub mod browser;
+pub mod files;
 pub mod output;
 pub mod records;
 pub mod synth;

@@ -1,11 +1,11 @@
 //! `torsift`: the command-line face of the analysis core, for batch work and pipelines.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use torsift::analysis::tor::history::{lookup, RelayHistory};
 use torsift::analysis::tor::relays::{list, RelayIndex};
-use torsift::analysis::{Analyzer, CaptureError, CaptureReport, Limits, Report};
+use torsift::analysis::{CaptureReport, Limits, Report};
 use torsift::output;
 use torsift::synth::{generate, SynthFormat, SynthSpec};
 
@@ -34,9 +34,6 @@ EXIT STATUS:
     0  every file was read completely
     1  a file could not be read or was cut short (its report entry says where)
     2  usage error";
-
-/// Input is read in chunks of this size; the core's memory does not depend on it.
-const READ_CHUNK: usize = 1 << 20;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -182,7 +179,7 @@ fn analyze_in_order(files: &[String], limits: &Limits, relays: &Arc<RelayIndex>,
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(file) = files.get(i) else { break };
-                if done.send((i, analyze_file(file, limits, relays))).is_err() {
+                if done.send((i, torsift::files::analyze_path(file, limits, relays))).is_err() {
                     break;
                 }
             });
@@ -198,46 +195,6 @@ fn analyze_in_order(files: &[String], limits: &Limits, relays: &Arc<RelayIndex>,
             }
         }
     });
-}
-
-/// Streams one file through the analyzer; an unreadable file becomes a report with an error.
-fn analyze_file(path: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> CaptureReport {
-    let mut analyzer = Analyzer::with_relays(path, limits.clone(), relays.clone());
-    let mut input: Box<dyn Read> = if path == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        match std::fs::File::open(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                let mut report = analyzer.finish();
-                report.error = Some(CaptureError::new(0, format!("cannot open the file: {e}")));
-                return report;
-            }
-        }
-    };
-    let mut buf = vec![0u8; READ_CHUNK];
-    let mut read_error = None;
-    loop {
-        match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                if analyzer.push(buf.get(..n).unwrap_or_default()).is_err() {
-                    break;
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                read_error =
-                    Some(CaptureError::new(analyzer.progress().bytes, format!("reading the file failed: {e}")));
-                break;
-            }
-        }
-    }
-    let mut report = analyzer.finish();
-    if report.error.is_none() {
-        report.error = read_error;
-    }
-    report
 }
 
 fn generate_cmd(args: &[String]) -> Result<ExitCode, String> {

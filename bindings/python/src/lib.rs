@@ -6,14 +6,9 @@
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
-use std::io::Read;
 use std::sync::Arc;
 use torsift::analysis::tor::relays::{list, RelayIndex};
 use torsift::analysis::{Analyzer as Core, CaptureReport, Limits};
-
-/// Bytes handed to the core per step when reading a file (the core's memory does not depend on
-/// it; the CLI uses the same).
-const READ_CHUNK: usize = 1 << 20;
 
 /// The relay index: built-in lists (unless `builtin_relays` is false) plus the files given.
 fn relay_index(relays: Option<Vec<String>>, builtin_relays: bool) -> PyResult<Arc<RelayIndex>> {
@@ -41,43 +36,9 @@ fn to_python<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<PyObjec
     Ok(py.import("json")?.call_method1("loads", (text,))?.unbind())
 }
 
-/// Reads a file through the core with the GIL released; an unreadable file is a report with
-/// `error`, as in the CLI.
+/// Reads a file through the core (as the CLI does) with the GIL released.
 fn analyze_path(py: Python<'_>, path: &str, limits: Limits, relays: Arc<RelayIndex>) -> CaptureReport {
-    py.allow_threads(|| {
-        let mut analyzer = Core::with_relays(path, limits, relays);
-        let mut file = match std::fs::File::open(path) {
-            Ok(f) => f,
-            Err(e) => {
-                let mut report = analyzer.finish();
-                report.error = Some(torsift::analysis::CaptureError::new(0, format!("cannot open the file: {e}")));
-                return report;
-            }
-        };
-        let mut buf = vec![0u8; READ_CHUNK];
-        let mut read_error = None;
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if analyzer.push(buf.get(..n).unwrap_or_default()).is_err() {
-                        break;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let at = analyzer.progress().bytes;
-                    read_error = Some(torsift::analysis::CaptureError::new(at, format!("reading the file failed: {e}")));
-                    break;
-                }
-            }
-        }
-        let mut report = analyzer.finish();
-        if report.error.is_none() {
-            report.error = read_error;
-        }
-        report
-    })
+    py.allow_threads(|| torsift::files::analyze_path(path, &limits, &relays))
 }
 
 /// A streaming analyzer: `push(bytes)` chunks of any size, then `finish()`.

@@ -183,7 +183,7 @@ fn history_match(
     let port = (kind == PortKind::OrPort).then_some(address.port());
     let n = index.history().nearest(address.ip(), port, capture_day)?;
     let p = &n.presence;
-    let exits = p.source.to_ascii_lowercase().contains("exit");
+    let exits = p.exits_only;
     let listed_day = capture_day + n.day_gap;
     Some(RelayMatch {
         endpoint: end,

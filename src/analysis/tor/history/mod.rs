@@ -31,6 +31,9 @@ pub struct Presence {
     #[serde(serialize_with = "as_date")]
     pub last_day: i64,
     pub source: String,
+    /// The source lists exit addresses only (its shard's flag; not part of the JSON).
+    #[serde(skip)]
+    pub exits_only: bool,
 }
 
 fn as_date<S: serde::Serializer>(day: &i64, s: S) -> Result<S::Ok, S::Error> {
@@ -199,7 +202,12 @@ impl RelayHistory {
                     });
                     match cut {
                         Some(p) => p.last_day = last,
-                        None => out.push(Presence { first_day: first, last_day: last, source: source.name.clone() }),
+                        None => out.push(Presence {
+                            first_day: first,
+                            last_day: last,
+                            source: source.name.clone(),
+                            exits_only: source.exits_only(),
+                        }),
                     }
                 }
             }
@@ -245,7 +253,6 @@ impl RelayHistory {
     /// The presence nearest to `day` within the years near it ([`RelayHistory::years_near`]):
     /// listed that day first, then the smallest gap; sources of every relay before exit lists.
     pub fn nearest(&self, ip: IpAddr, port: Option<u16>, day: i64) -> Option<Nearest> {
-        let exit_list = |name: &str| name.to_ascii_lowercase().contains("exit");
         self.restricted(Self::years_near(day))
             .presences(ip, port)
             .into_iter()
@@ -259,7 +266,7 @@ impl RelayHistory {
                 };
                 Nearest { presence: p, day_gap: gap }
             })
-            .min_by_key(|n| (n.day_gap.abs(), exit_list(&n.presence.source), n.presence.first_day))
+            .min_by_key(|n| (n.day_gap.abs(), n.presence.exits_only, n.presence.first_day))
     }
 
     /// Whether a source of every relay (with ORPorts when `ports`) had a snapshot on each of the

@@ -22,6 +22,13 @@ csp = "; ".join([
 ])
 html = html.replace("TORSIFT_CSP", csp)
 index.write_text(html)
+# The worker starts the page's own module (see web/worker.js): name its hashed files.
+(app_js,) = [p.name for p in stage.glob("app-*.js")]
+(app_wasm,) = [p.name for p in stage.glob("app-*_bg.wasm")]
+worker = stage / "worker.js"
+worker.write_text(
+    worker.read_text().replace("__TORSIFT_APP_JS__", app_js).replace("__TORSIFT_APP_WASM__", app_wasm)
+)
 # The service worker caches the whole page for offline use, except the relay history's years:
 # those are cached when first fetched (or all at once by "make all years available offline").
 files = sorted(

@@ -98,11 +98,13 @@ fn save_history(file: String, size: u64, tor: u64, report_json: String, dispatch
     });
 }
 
-/// Where Trunk puts the worker's loader shim, relative to the page (works under a sub-path).
-const WORKER_URL: &str = "./worker_loader.js";
+/// The page's own module, started in a worker (web/worker.js): an ES module, so a module worker.
+const WORKER_URL: &str = "./worker.js";
 
 fn spawn_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Store>) -> Option<Worker> {
-    let worker = Worker::new(WORKER_URL).ok()?;
+    let options = web_sys::WorkerOptions::new();
+    options.set_type(web_sys::WorkerType::Module);
+    let worker = Worker::new_with_options(WORKER_URL, &options).ok()?;
     let on_message = {
         let (runner, dispatch) = (runner.clone(), dispatch.clone());
         Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {

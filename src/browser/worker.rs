@@ -62,13 +62,11 @@ async fn fetch_bytes(scope: &DedicatedWorkerGlobalScope, url: &str) -> Option<Ve
 /// `torsift history --export`); none when the site has no history.
 async fn fetch_history_years(scope: &DedicatedWorkerGlobalScope) -> Vec<i64> {
     let Some(bytes) = fetch_bytes(scope, "./history/history.json").await else { return Vec::new() };
-    // The `"year": N` fields of the manifest our own CLI wrote: read without a JSON parser,
-    // which would otherwise be the worker's only one (it only ever writes JSON).
-    let text = String::from_utf8_lossy(&bytes);
-    text.split("\"year\":")
-        .skip(1)
-        .filter_map(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
-        .collect()
+    let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    manifest["years"]
+        .as_array()
+        .map(|years| years.iter().filter_map(|y| y["year"].as_i64()).collect())
+        .unwrap_or_default()
 }
 
 /// Fetches the history of these years (those the site has and not tried yet); returns how many

@@ -121,7 +121,7 @@ impl RelayHistory {
 
     /// Adds one shard (`history-YYYY.idx`); false when the bytes are not a shard.
     pub fn add_shard(&mut self, bytes: Vec<u8>) -> bool {
-        match Shard::parse(Cow::Owned(bytes)) {
+        match Shard::parse(Cow::Owned(bytes)).filter(Shard::is_intact) {
             Some(shard) => {
                 self.shards.insert(shard.year, Arc::new(shard));
                 true

@@ -2,26 +2,42 @@
 //! place by [`Shard::parse`]. A capture needs only its own year, so the page fetches one shard
 //! (`history-YYYY.idx`) rather than the whole history.
 //!
-//! Layout (little-endian): magic `TSRH1`, year u16, first day i32 (1 January, days since
+//! Layout (little-endian): magic `TSRH2`, year u16, first day i32 (1 January, days since
 //! 1970-01-01), days u16, then
 //! - sources: u8 count; each: name (u8 length + UTF-8), flags u8 (bit 0: exit addresses only,
 //!   bit 1: gives ORPorts), one bit per day of the year: a snapshot of that day was used;
-//! - spans: u32 length + bytes: LEB128 count, then each distinct run of days of the year (the
-//!   most used first): first day minus 1 January, last day minus first day, and the bit mask of
-//!   the sources that listed exactly this run;
-//! - fst: u32 length + bytes; a map from a key's block prefix (`key.rs` order: family ‖ an
-//!   IPv4 /16 or an IPv6 /32, see [`block_prefix_len`]) to the block's offsets in the two
-//!   streams below (key stream << 32 | span-id stream);
-//! - key stream: u32 length + bytes; per block: LEB128 key count, then per key in key order:
-//!   the address bytes after the prefix as a number minus the previous key's, times two, plus
-//!   one when a port follows (LEB128; none = address only);
-//! - span-id stream: u32 length + bytes; per key, its span ids, each times two plus one when
-//!   another follows.
+//! - the span table: u32 length + bytes: LEB128 count, then each run of days that more than one
+//!   key has (the most used first): first day minus 1 January, last day minus first day, and the
+//!   bit mask of the sources that listed exactly this run; span id `i + 1` names entry `i`;
+//! - ten streams, each u32 length + bytes, read side by side in key order (keys sorted as in
+//!   `key.rs`: family ‖ address ‖ port, address-only keys with port 0 first):
+//!   - `BLOCKS`: per block of keys that share a prefix (an IPv4 /16, or an IPv6 /32 numbered
+//!     after every IPv4 /16), the prefix minus the previous block's and the block's key count;
+//!   - `KEY_HI`, `KEY_LO` (IPv4) or `KEY_V6` (IPv6): the address bits after the prefix minus the
+//!     previous key's in the block — two bytes apart for IPv4, LEB128 for IPv6;
+//!   - `FLAGS`, one byte per key: bit 0 a port follows (in `PORTS`, LEB128); bit 1 the key's runs
+//!     are its address's runs as listed by the sources that give ports (an address+ORPort key
+//!     whose relay kept one ORPort: no runs of its own); bit 4 the key's runs are those last
+//!     written (neighbours that came and went together); otherwise bits 2–3 the number of runs,
+//!     1–3, or 0 for four or more (the count minus four in `COUNTS`);
+//!   - per run, its span id as two bytes `ID_HI`, `ID_LO`, or `ID_HI` 255 and the id in `INLINE`
+//!     (LEB128) when it is 65 280 or more; id 0: a run no other key has, written in `INLINE` as
+//!     the span table writes its entries.
 //!
-//! Why not one fst entry per key, like the relay index: a year holds ~100 k addresses spread
-//! over the whole address space, where an fst shares almost no prefixes; measured on the
-//! 2018 history it took 8 bytes per key (765 KB, 471 KB gzip) against a 400 KB budget for the
-//! whole shard. The fst still finds the block; delta-coded keys and shared spans do the rest.
+//! Why this shape (measured on the 2016–2026 history, gzip -9 of each year): one fst entry per key
+//! cost 8 bytes a key (765 KB for 2018, against a 400 KB budget for the whole shard); an fst over
+//! the blocks still cost 40–53 KB a year, a delta-coded block list 5–10 KB. Bytes that mean the
+//! same thing sit in one stream, so deflate's Huffman codes see one distribution each (an
+//! address delta split into its high and low byte: 167 KB → 130 KB in 2018); address+ORPort keys
+//! with their address's runs cost one flag byte and the port (−65 KB in 2025); runs that only one
+//! key has are written in place rather than through the table (−13 KB); a key with the runs
+//! written last says so in its flags (−10 KB in 2025).
+//!
+//! The reader walks every stream once when it parses a shard: it checks that every byte decodes
+//! to keys in strictly increasing order and that every stream ends where the last key does (a
+//! damaged download fails here, not in a lookup), and keeps a checkpoint every
+//! [`CHECKPOINT_KEYS`] keys, so a lookup decodes at most that many keys (a hosting provider's
+//! /16 holds up to 1,650 relay addresses in a year).
 //!
 //! Shared with the build script.
 
@@ -29,11 +45,33 @@ use super::tsv::HistoryInput;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-pub const MAGIC: &[u8; 5] = b"TSRH1";
+pub const MAGIC: &[u8; 5] = b"TSRH2";
 pub const EXITS_ONLY: u8 = 1;
 pub const PORTS: u8 = 2;
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+const BLOCKS: usize = 0;
+const KEY_HI: usize = 1;
+const KEY_LO: usize = 2;
+const KEY_V6: usize = 3;
+const FLAGS: usize = 4;
+const PORT_STREAM: usize = 5;
+const COUNTS: usize = 6;
+const ID_HI: usize = 7;
+const ID_LO: usize = 8;
+const INLINE: usize = 9;
+const STREAMS: usize = 10;
+
+const FLAG_PORT: u8 = 1;
+const FLAG_ADDRESS_RUNS: u8 = 2;
+const FLAG_PREVIOUS_RUNS: u8 = 16;
+/// Span ids from here on are written whole in `INLINE`.
+const ID_ESCAPE: u64 = 255 << 8;
+/// IPv6 block prefixes are numbered after every IPv4 /16.
+const V6_BLOCKS: u128 = 1 << 16;
+/// Keys decoded at most per lookup.
+pub const CHECKPOINT_KEYS: u32 = 16;
+
+fn put_varint(out: &mut Vec<u8>, mut v: u128) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
         v >>= 7;
@@ -41,12 +79,12 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-fn get_varint(buf: &[u8], at: &mut usize) -> Option<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
+fn get_varint(buf: &[u8], at: &mut usize) -> Option<u128> {
+    let mut v = 0u128;
+    for shift in (0..128).step_by(7) {
         let b = *buf.get(*at)?;
         *at += 1;
-        v |= u64::from(b & 0x7f) << shift;
+        v |= u128::from(b & 0x7f).checked_shl(shift)?;
         if b < 0x80 {
             return Some(v);
         }
@@ -77,25 +115,52 @@ pub fn write_years(input: &HistoryInput) -> Result<Vec<(i64, Vec<u8>)>, String> 
     years.into_iter().map(|year| Ok((year, write_year(input, &sorted, year)?))).collect()
 }
 
-/// Bytes of a key that name its block: `family ‖` the first 2 bytes of an IPv4 address (a /16)
-/// or the first 4 of an IPv6 address (a /32). Relays cluster by provider, so blocks stay small.
-pub fn block_prefix_len(key: &[u8]) -> usize {
-    match key.first() {
-        Some(6) => 5,
-        _ => 3,
+/// A history key as numbers: family (4 or 6), address, port (0: the address on any port).
+type Key = (u8, u128, u16);
+
+/// Reads a `key.rs` key: `family ‖ address ‖ port` (address-only keys carry port 0).
+pub fn parse_key(key: &[u8]) -> Option<Key> {
+    let (&family, rest) = key.split_first()?;
+    let len = match family {
+        4 => 4,
+        6 => 16,
+        _ => return None,
+    };
+    if rest.len() != len + 2 {
+        return None;
+    }
+    let address = rest.get(..len)?.iter().fold(0u128, |acc, &b| (acc << 8) | u128::from(b));
+    let port = u16::from_be_bytes(rest.get(len..)?.try_into().ok()?);
+    Some((family, address, port))
+}
+
+/// Bits of an address after its block prefix.
+fn rest_bits(family: u8) -> u32 {
+    if family == 4 {
+        16
+    } else {
+        96
     }
 }
 
-/// The rest of a key after its block prefix: the address bytes as a number, and the port.
-fn key_rest(key: &[u8]) -> (u128, u16) {
-    let rest = key.get(block_prefix_len(key)..).unwrap_or(&[]);
-    let (address, port) = rest.split_at(rest.len().saturating_sub(2));
-    let port = port.iter().fold(0u16, |acc, &b| (acc << 8) | u16::from(b));
-    (address.iter().fold(0u128, |acc, &b| (acc << 8) | u128::from(b)), port)
+/// The block number of an address: its /16 (IPv4) or, after all of those, its /32 (IPv6).
+fn block_of(family: u8, address: u128) -> u128 {
+    let prefix = address >> rest_bits(family);
+    if family == 4 {
+        prefix
+    } else {
+        V6_BLOCKS + prefix
+    }
 }
 
 /// One key's runs in a year: (first day, last day) → the sources that listed exactly that run.
 type Runs = BTreeMap<(i64, i64), u64>;
+
+/// The runs an address+ORPort key has when its relay kept one ORPort: the address's runs as the
+/// sources that give ports listed them.
+fn address_runs_with_ports(runs: &Runs, port_mask: u64) -> impl Iterator<Item = ((i64, i64), u64)> + '_ {
+    runs.iter().filter(move |(_, m)| *m & port_mask != 0).map(move |(&r, &m)| (r, m & port_mask))
+}
 
 fn write_year(input: &HistoryInput, sorted: &[&super::tsv::Interval], year: i64) -> Result<Vec<u8>, String> {
     let (first_day, days) = year_span(year);
@@ -104,12 +169,19 @@ fn write_year(input: &HistoryInput, sorted: &[&super::tsv::Interval], year: i64)
     out.extend_from_slice(&(year as u16).to_le_bytes());
     out.extend_from_slice(&(first_day as i32).to_le_bytes());
     out.extend_from_slice(&(days as u16).to_le_bytes());
+    if input.sources.len() > 64 {
+        return Err(format!("{} history sources: at most 64 fit a source mask", input.sources.len()));
+    }
     out.push(input.sources.len() as u8);
-    for source in &input.sources {
+    let mut port_mask = 0u64;
+    for (i, source) in input.sources.iter().enumerate() {
         let name = source.name.get(..source.name.len().min(255)).unwrap_or("");
         out.push(name.len() as u8);
         out.extend_from_slice(name.as_bytes());
         out.push(if source.exits_only { EXITS_ONLY } else { 0 } | if source.ports { PORTS } else { 0 });
+        if source.ports {
+            port_mask |= 1 << i;
+        }
         let mut bits = vec![0u8; (days as usize).div_ceil(8)];
         for d in source.snapshot_days.iter().filter(|&&d| (first_day..=last_day).contains(&d)) {
             let i = (d - first_day) as usize;
@@ -119,85 +191,108 @@ fn write_year(input: &HistoryInput, sorted: &[&super::tsv::Interval], year: i64)
         }
         out.extend_from_slice(&bits);
     }
-    // key → spans (first, last, sources); `sorted` is in key order, so the map fills in order.
-    let mut keys: BTreeMap<&[u8], Runs> = BTreeMap::new();
+    // key → runs (first, last, sources); `sorted` is in key order, so the map fills in order.
+    let mut keys: BTreeMap<Key, Runs> = BTreeMap::new();
     for i in sorted.iter().filter(|i| i.first_day <= last_day && i.last_day >= first_day) {
+        let key = parse_key(&i.key).ok_or_else(|| format!("history key {:?} is not family ‖ address ‖ port", i.key))?;
         let span = (i.first_day.max(first_day), i.last_day.min(last_day));
-        *keys.entry(&i.key).or_default().entry(span).or_insert(0) |= 1u64 << i.source;
+        *keys.entry(key).or_default().entry(span).or_insert(0) |= 1u64 << i.source;
     }
-    // Spans repeat across keys (relays that stayed all year, days a source missed): one table
-    // of distinct spans, the most used first, so most postings are one byte per span.
-    let mut uses: BTreeMap<(i64, i64, u64), u64> = BTreeMap::new();
-    for spans in keys.values() {
-        for (&(f, l), &m) in spans {
-            *uses.entry((f, l, m)).or_insert(0) += 1;
+    // Keys whose runs are their address's runs as the port-giving sources listed them.
+    let mut same_as_address = std::collections::BTreeSet::new();
+    let mut address: Option<(Key, &Runs)> = None;
+    for (key, runs) in &keys {
+        if key.2 == 0 {
+            address = Some((*key, runs));
+        } else if let Some((_, address_runs)) = address.filter(|(a, _)| (a.0, a.1) == (key.0, key.1)) {
+            if address_runs_with_ports(address_runs, port_mask).eq(runs.iter().map(|(&r, &m)| (r, m))) {
+                same_as_address.insert(*key);
+            }
         }
     }
-    let mut table: Vec<((i64, i64, u64), u64)> = uses.into_iter().collect();
+    // Runs repeat across keys (relays that stayed all year, days a source missed): one table of
+    // the runs that more than one key has, the most used first, so most ids are small.
+    let mut uses: BTreeMap<(i64, i64, u64), u64> = BTreeMap::new();
+    for (key, runs) in &keys {
+        if !same_as_address.contains(key) {
+            for (&(f, l), &m) in runs {
+                *uses.entry((f, l, m)).or_insert(0) += 1;
+            }
+        }
+    }
+    let mut table: Vec<((i64, i64, u64), u64)> = uses.into_iter().filter(|(_, n)| *n > 1).collect();
     table.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let span_id: BTreeMap<(i64, i64, u64), u64> =
-        table.iter().enumerate().map(|(i, (span, _))| (*span, i as u64)).collect();
-    let mut spans_bytes = Vec::new();
-    put_varint(&mut spans_bytes, table.len() as u64);
-    for ((f, l, m), _) in &table {
-        put_varint(&mut spans_bytes, (f - first_day) as u64);
-        put_varint(&mut spans_bytes, (l - f) as u64);
-        put_varint(&mut spans_bytes, *m);
+        table.iter().enumerate().map(|(i, (span, _))| (*span, i as u64 + 1)).collect();
+    let put_span = |out: &mut Vec<u8>, (f, l, m): (i64, i64, u64)| {
+        put_varint(out, (f - first_day) as u128);
+        put_varint(out, (l - f) as u128);
+        put_varint(out, u128::from(m));
+    };
+    let mut table_bytes = Vec::new();
+    put_varint(&mut table_bytes, table.len() as u128);
+    for (span, _) in &table {
+        put_span(&mut table_bytes, *span);
     }
-    // Blocks: keys sharing a prefix. Two streams, so that deflate sees like next to like: the
-    // keys (each address minus the previous one, times two, plus one when a port follows) and
-    // their span ids (each times two, plus one when another follows). Most keys are one address
-    // with one run: about three bytes of keys and one or two of spans.
-    let mut map = fst::MapBuilder::memory();
-    let (mut key_stream, mut span_stream) = (Vec::new(), Vec::new());
-    let entries: Vec<(&[u8], &Runs)> = keys.iter().map(|(k, v)| (*k, v)).collect();
-    let prefix = |k: &[u8]| k.get(..block_prefix_len(k)).unwrap_or(k).to_vec();
-    for block in entries.chunk_by(|a, b| prefix(a.0) == prefix(b.0)) {
-        let Some((first_key, _)) = block.first() else { continue };
-        let offsets = ((key_stream.len() as u64) << 32) | span_stream.len() as u64;
-        map.insert(prefix(first_key), offsets).map_err(|e| e.to_string())?;
-        put_varint(&mut key_stream, block.len() as u64);
+    let mut s: [Vec<u8>; STREAMS] = Default::default();
+    let entries: Vec<(&Key, &Runs)> = keys.iter().collect();
+    let mut previous_block = 0u128;
+    let mut last_written: Option<&Runs> = None;
+    for block in entries.chunk_by(|a, b| block_of(a.0 .0, a.0 .1) == block_of(b.0 .0, b.0 .1)) {
+        let Some(((family, first_address, _), _)) = block.first() else { continue };
+        let number = block_of(*family, *first_address);
+        put_varint(&mut s[BLOCKS], number - previous_block);
+        put_varint(&mut s[BLOCKS], block.len() as u128);
+        previous_block = number;
+        let mask = (1u128 << rest_bits(*family)) - 1;
         let mut previous = 0u128;
-        for (k, spans) in block {
-            let (address, port) = key_rest(k);
-            put_varint128(&mut key_stream, ((address - previous) << 1) | u128::from(port != 0));
-            if port != 0 {
-                put_varint(&mut key_stream, u64::from(port));
+        for ((family, address, port), runs) in block {
+            let delta = (address & mask) - previous;
+            previous = address & mask;
+            if *family == 4 {
+                s[KEY_HI].push((delta >> 8) as u8);
+                s[KEY_LO].push(delta as u8);
+            } else {
+                put_varint(&mut s[KEY_V6], delta);
             }
-            previous = address;
-            let ids: Vec<u64> = spans.iter().filter_map(|(&(f, l), &m)| span_id.get(&(f, l, m)).copied()).collect();
-            for (n, id) in ids.iter().enumerate() {
-                put_varint(&mut span_stream, (id << 1) | u64::from(n + 1 < ids.len()));
+            let mut flags = if *port != 0 { FLAG_PORT } else { 0 };
+            if *port != 0 {
+                put_varint(&mut s[PORT_STREAM], u128::from(*port));
+            }
+            if same_as_address.contains(&(*family, *address, *port)) {
+                s[FLAGS].push(flags | FLAG_ADDRESS_RUNS);
+                continue;
+            }
+            if last_written == Some(*runs) {
+                s[FLAGS].push(flags | FLAG_PREVIOUS_RUNS);
+                continue;
+            }
+            last_written = Some(*runs);
+            flags |= (if runs.len() <= 3 { runs.len() as u8 } else { 0 }) << 2;
+            s[FLAGS].push(flags);
+            if runs.len() > 3 {
+                put_varint(&mut s[COUNTS], runs.len() as u128 - 4);
+            }
+            for (&(f, l), &m) in runs.iter() {
+                let id = span_id.get(&(f, l, m)).copied().unwrap_or(0);
+                if id >= ID_ESCAPE {
+                    s[ID_HI].push(255);
+                    put_varint(&mut s[INLINE], u128::from(id));
+                } else {
+                    s[ID_HI].push((id >> 8) as u8);
+                    s[ID_LO].push(id as u8);
+                }
+                if id == 0 {
+                    put_span(&mut s[INLINE], (f, l, m));
+                }
             }
         }
     }
-    let fst_bytes = map.into_inner().map_err(|e| e.to_string())?;
-    for part in [&spans_bytes, &fst_bytes, &key_stream, &span_stream] {
+    for part in std::iter::once(&table_bytes).chain(s.iter()) {
         out.extend_from_slice(&(part.len() as u32).to_le_bytes());
         out.extend_from_slice(part);
     }
     Ok(out)
-}
-
-fn put_varint128(out: &mut Vec<u8>, mut v: u128) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
-fn get_varint128(buf: &[u8], at: &mut usize) -> Option<u128> {
-    let mut v = 0u128;
-    for shift in (0..128).step_by(7) {
-        let b = *buf.get(*at)?;
-        *at += 1;
-        v |= u128::from(b & 0x7f) << shift;
-        if b < 0x80 {
-            return Some(v);
-        }
-    }
-    None
 }
 
 /// A source as one shard describes it.
@@ -218,21 +313,47 @@ impl ShardSource {
     }
 }
 
+/// Where the streams stand before one key: enough to decode from there on.
+#[derive(Clone, Copy, Debug, Default)]
+struct Cursor {
+    at: [u32; STREAMS],
+    /// Block number and keys left in it (this one included).
+    block: u128,
+    left: u32,
+    /// The previous key's address bits after the block prefix.
+    previous: u128,
+}
+
+/// A checkpoint: the key a cursor stands before.
+#[derive(Clone, Copy, Debug)]
+struct Checkpoint {
+    key: Key,
+    cursor: Cursor,
+}
+
 /// One year of history, read in place.
 pub struct Shard {
     pub year: i64,
     pub first_day: i64,
     pub days: i64,
     pub sources: Vec<ShardSource>,
+    port_mask: u64,
     spans: Vec<(i64, i64, u64)>,
-    map: fst::Map<Cow<'static, [u8]>>,
-    keys: Cow<'static, [u8]>,
-    span_ids: Cow<'static, [u8]>,
+    blob: Cow<'static, [u8]>,
+    streams: [std::ops::Range<usize>; STREAMS],
+    /// Built on first use: a process that embeds every year walks only the years it looks up.
+    index: std::sync::OnceLock<Option<Index>>,
+}
+
+/// What a walk over every key found: the checkpoints, and how many blocks there are.
+struct Index {
+    checkpoints: Vec<Checkpoint>,
+    blocks: usize,
 }
 
 impl std::fmt::Debug for Shard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shard").field("year", &self.year).field("blocks", &self.map.len()).finish()
+        f.debug_struct("Shard").field("year", &self.year).field("blocks", &self.blocks()).finish()
     }
 }
 
@@ -246,8 +367,26 @@ fn le32(buf: &[u8], at: &mut usize) -> Option<u32> {
     Some(u32::from_le_bytes(take(buf, at, 4)?.try_into().ok()?))
 }
 
+/// The runs decoded last: the last address-only key's, and the last key's; and where the last
+/// runs written in the streams start (a key may say it has those).
+#[derive(Default)]
+struct Scratch {
+    address: Vec<(i64, i64, u64)>,
+    key: Vec<(i64, i64, u64)>,
+    written: Option<(Cursor, usize)>,
+}
+
+/// Where a key's runs are: its own in the streams, its address's (as the sources that give
+/// ports listed them), or the previous key's that had its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RunsFrom {
+    Own,
+    Address,
+    Previous,
+}
+
 impl Shard {
-    /// Reads a shard; `None` when the bytes are not one (wrong magic, truncated, bad fst).
+    /// Reads a shard; `None` when the bytes are not one (wrong magic, truncated, damaged).
     pub fn parse(blob: Cow<'static, [u8]>) -> Option<Shard> {
         let bytes: &[u8] = &blob;
         let mut at = 0;
@@ -258,42 +397,95 @@ impl Shard {
         let first_day = i64::from(i32::from_le_bytes(take(bytes, &mut at, 4)?.try_into().ok()?));
         let days = i64::from(u16::from_le_bytes(take(bytes, &mut at, 2)?.try_into().ok()?));
         let mut sources = Vec::new();
-        for _ in 0..*take(bytes, &mut at, 1)?.first()? {
+        let mut port_mask = 0u64;
+        for i in 0..*take(bytes, &mut at, 1)?.first()? {
             let n = usize::from(*take(bytes, &mut at, 1)?.first()?);
             let name = String::from_utf8_lossy(take(bytes, &mut at, n)?).into_owned();
             let flags = *take(bytes, &mut at, 1)?.first()?;
             let coverage = take(bytes, &mut at, (days as usize).div_ceil(8))?.to_vec();
+            if flags & PORTS != 0 {
+                port_mask |= 1u64.checked_shl(u32::from(i))?;
+            }
             sources.push(ShardSource { name, flags, coverage });
         }
-        let spans_len = le32(bytes, &mut at)? as usize;
-        let span_bytes = take(bytes, &mut at, spans_len)?;
-        let mut s = 0;
-        let count = get_varint(span_bytes, &mut s)?;
+        let table_len = le32(bytes, &mut at)? as usize;
+        let table = take(bytes, &mut at, table_len)?;
+        let mut t = 0;
+        let count = get_varint(table, &mut t)?;
         let mut spans = Vec::with_capacity(count.min(1 << 20) as usize);
         for _ in 0..count {
-            let first = first_day.checked_add(i64::try_from(get_varint(span_bytes, &mut s)?).ok()?)?;
-            let last = first.checked_add(i64::try_from(get_varint(span_bytes, &mut s)?).ok()?)?;
-            spans.push((first, last, get_varint(span_bytes, &mut s)?));
+            spans.push(read_span(table, &mut t, first_day)?);
         }
-        let part = |at: &mut usize| -> Option<std::ops::Range<usize>> {
-            let len = le32(bytes, at)? as usize;
-            let start = *at;
-            take(bytes, at, len)?;
-            Some(start..*at)
-        };
-        let (fst_at, keys_at, ids_at) = (part(&mut at)?, part(&mut at)?, part(&mut at)?);
-        let slice = |r: std::ops::Range<usize>| -> Option<Cow<'static, [u8]>> {
-            Some(match &blob {
-                Cow::Borrowed(b) => Cow::Borrowed(b.get(r)?),
-                Cow::Owned(b) => Cow::Owned(b.get(r)?.to_vec()),
-            })
-        };
-        let map = fst::Map::new(slice(fst_at)?).ok()?;
-        // fst trusts its bytes and indexes by them: a damaged shard (a bad download) must fail
-        // here, on the fst's own checksum, rather than panic in a lookup.
-        map.as_fst().verify().ok()?;
-        let (keys, span_ids) = (slice(keys_at)?, slice(ids_at)?);
-        Some(Shard { year, first_day, days, sources, spans, map, keys, span_ids })
+        if t != table.len() {
+            return None;
+        }
+        let mut streams: [std::ops::Range<usize>; STREAMS] = Default::default();
+        for stream in &mut streams {
+            let len = le32(bytes, &mut at)? as usize;
+            let start = at;
+            take(bytes, &mut at, len)?;
+            *stream = start..at;
+        }
+        if at != bytes.len() || bytes.len() > u32::MAX as usize {
+            return None;
+        }
+        Some(Shard { year, first_day, days, sources, port_mask, spans, blob, streams, index: Default::default() })
+    }
+
+    /// Whether every key decodes (walks them the first time): a damaged shard is refused here,
+    /// and answers no lookup.
+    pub fn is_intact(&self) -> bool {
+        self.index().is_some()
+    }
+
+    fn index(&self) -> Option<&Index> {
+        self.index.get_or_init(|| self.walk()).as_ref()
+    }
+
+    /// Walks every key once: checks the streams and keeps the checkpoints.
+    fn walk(&self) -> Option<Index> {
+        let streams = self.streams();
+        let mut cursor = Cursor::default();
+        let mut scratch = Scratch::default();
+        let mut last: Option<Key> = None;
+        let mut last_address_only: Option<(u8, u128)> = None;
+        let mut since = CHECKPOINT_KEYS;
+        let mut checkpoints = Vec::new();
+        let mut blocks = 0;
+        loop {
+            let before = cursor;
+            let Some((key, from)) = streams.next_key(&mut cursor, &mut scratch, |_| false)? else { break };
+            if last.is_some_and(|l| l >= key) {
+                return None;
+            }
+            // An address+ORPort key that takes its address's runs needs that address first.
+            if from == RunsFrom::Address && last_address_only != Some((key.0, key.1)) {
+                return None;
+            }
+            blocks += usize::from(before.left == 0);
+            // Checkpoints stand before the first key of an address, with runs of its own: a
+            // lookup starting there has what the keys after it refer to.
+            let first_of_address = last.is_none_or(|l| (l.0, l.1) != (key.0, key.1));
+            if since >= CHECKPOINT_KEYS && first_of_address && from == RunsFrom::Own {
+                checkpoints.push(Checkpoint { key, cursor: before });
+                since = 0;
+            }
+            since += 1;
+            last = Some(key);
+            if key.2 == 0 {
+                last_address_only = Some((key.0, key.1));
+            }
+        }
+        // Every stream ends where the last key does.
+        if cursor.at.iter().zip(&streams.bytes).any(|(&at, bytes)| at as usize != bytes.len()) {
+            return None;
+        }
+        Some(Index { checkpoints, blocks })
+    }
+
+    /// The streams as slices, once per walk.
+    fn streams(&self) -> Streams<'_> {
+        Streams { bytes: self.streams.clone().map(|r| self.blob.get(r).unwrap_or(&[])), shard: self }
     }
 
     /// Whether source `s` had a snapshot on `day` (false outside this shard's year).
@@ -316,28 +508,21 @@ impl Shard {
     /// The runs of one key in this year: (first day, last day, source mask), by first day.
     pub fn intervals(&self, key: &[u8]) -> Vec<(i64, i64, u64)> {
         let mut out = Vec::new();
-        let Some(prefix) = key.get(..block_prefix_len(key)) else { return out };
-        let Some(offset) = self.map.get(prefix) else { return out };
-        let want = key_rest(key);
-        let (keys, ids): (&[u8], &[u8]) = (&self.keys, &self.span_ids);
-        let (mut k, mut s) = ((offset >> 32) as usize, (offset & 0xffff_ffff) as usize);
-        let count = get_varint(keys, &mut k).unwrap_or(0);
-        let mut address = 0u128;
-        for _ in 0..count {
-            let Some(delta) = get_varint128(keys, &mut k) else { break };
-            address = address.saturating_add(delta >> 1);
-            let port = if delta & 1 == 1 { get_varint(keys, &mut k).unwrap_or(0) as u16 } else { 0 };
-            let here = (address, port) == want;
-            loop {
-                let Some(id) = get_varint(ids, &mut s) else { return out };
-                if here {
-                    out.extend(usize::try_from(id >> 1).ok().and_then(|i| self.spans.get(i)));
-                }
-                if id & 1 == 0 {
-                    break;
-                }
+        let Some(want) = parse_key(key) else { return out };
+        let Some(index) = self.index() else { return out };
+        let start = index.checkpoints.partition_point(|c| c.key <= want);
+        let Some(checkpoint) = start.checked_sub(1).and_then(|i| index.checkpoints.get(i)) else { return out };
+        let mut cursor = checkpoint.cursor;
+        let mut scratch = Scratch::default();
+        let streams = self.streams();
+        // Runs are kept only for the wanted address (its address+ORPort keys may take them).
+        let keep = |key: Key| (key.0, key.1) == (want.0, want.1);
+        while let Some(Some((key, _))) = streams.next_key(&mut cursor, &mut scratch, keep) {
+            if key == want {
+                out = if key.2 == 0 { scratch.address } else { scratch.key };
+                break;
             }
-            if here || (address, port) > want {
+            if key > want {
                 break;
             }
         }
@@ -347,6 +532,145 @@ impl Shard {
 
     /// Blocks in this shard (for size reports).
     pub fn blocks(&self) -> usize {
-        self.map.len()
+        self.index().map_or(0, |i| i.blocks)
     }
+}
+
+/// A shard's streams for one walk over its keys.
+struct Streams<'a> {
+    bytes: [&'a [u8]; STREAMS],
+    shard: &'a Shard,
+}
+
+impl Streams<'_> {
+    fn byte(&self, cursor: &mut Cursor, i: usize) -> Option<u8> {
+        let at = cursor.at.get_mut(i)?;
+        let b = *self.bytes.get(i)?.get(*at as usize)?;
+        *at += 1;
+        Some(b)
+    }
+
+    fn varint(&self, cursor: &mut Cursor, i: usize) -> Option<u128> {
+        let at = cursor.at.get_mut(i)?;
+        let mut next = *at as usize;
+        let v = get_varint(self.bytes.get(i)?, &mut next)?;
+        *at = next as u32;
+        Some(v)
+    }
+
+    /// Decodes the key at `cursor` and moves past it; when `keep` wants the key, its runs go to
+    /// `scratch` (`address` for an address-only key, `key` for an address+ORPort key). Also
+    /// where its runs came from. `Some(None)` at the end of the blocks; `None` on bytes that do
+    /// not decode.
+    fn next_key(
+        &self,
+        cursor: &mut Cursor,
+        scratch: &mut Scratch,
+        keep: impl Fn(Key) -> bool,
+    ) -> Option<Option<(Key, RunsFrom)>> {
+        if cursor.left == 0 {
+            if cursor.at[BLOCKS] as usize == self.bytes[BLOCKS].len() {
+                return Some(None);
+            }
+            let delta = self.varint(cursor, BLOCKS)?;
+            if delta == 0 && cursor.at[BLOCKS] as usize > 2 {
+                return None;
+            }
+            cursor.block = cursor.block.checked_add(delta)?;
+            cursor.left = u32::try_from(self.varint(cursor, BLOCKS)?).ok().filter(|&n| n > 0)?;
+            cursor.previous = 0;
+        }
+        let (family, prefix) =
+            if cursor.block < V6_BLOCKS { (4u8, cursor.block) } else { (6u8, cursor.block - V6_BLOCKS) };
+        if family == 6 && prefix > u128::from(u32::MAX) {
+            return None;
+        }
+        let delta = if family == 4 {
+            u128::from(self.byte(cursor, KEY_HI)?) << 8 | u128::from(self.byte(cursor, KEY_LO)?)
+        } else {
+            self.varint(cursor, KEY_V6)?
+        };
+        let rest = cursor.previous.checked_add(delta).filter(|&r| r >> rest_bits(family) == 0)?;
+        cursor.previous = rest;
+        cursor.left -= 1;
+        let flags = self.byte(cursor, FLAGS)?;
+        if flags >> 5 != 0 {
+            return None;
+        }
+        let port = if flags & FLAG_PORT != 0 {
+            u16::try_from(self.varint(cursor, PORT_STREAM)?).ok().filter(|&p| p != 0)?
+        } else {
+            0
+        };
+        let key = (family, prefix << rest_bits(family) | rest, port);
+        let keep = keep(key);
+        let count_bits = (flags >> 2) & 3;
+        let Scratch { address, key: key_runs, written } = scratch;
+        match flags & (FLAG_ADDRESS_RUNS | FLAG_PREVIOUS_RUNS) {
+            FLAG_ADDRESS_RUNS => {
+                if port == 0 || count_bits != 0 {
+                    return None;
+                }
+                if keep {
+                    let mask = self.shard.port_mask;
+                    key_runs.clear();
+                    key_runs.extend(address.iter().filter(|r| r.2 & mask != 0).map(|&(f, l, m)| (f, l, m & mask)));
+                }
+                Some(Some((key, RunsFrom::Address)))
+            }
+            FLAG_PREVIOUS_RUNS => {
+                let (mut at, count) = (*written)?;
+                if count_bits != 0 {
+                    return None;
+                }
+                if keep {
+                    self.runs(&mut at, count, Some(if port == 0 { address } else { key_runs }))?;
+                }
+                Some(Some((key, RunsFrom::Previous)))
+            }
+            0 => {
+                let count = match count_bits {
+                    0 => usize::try_from(self.varint(cursor, COUNTS)?).ok()?.checked_add(4)?,
+                    n => usize::from(n),
+                };
+                *written = Some((*cursor, count));
+                self.runs(cursor, count, keep.then_some(if port == 0 { address } else { key_runs }))?;
+                Some(Some((key, RunsFrom::Own)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Reads `count` runs at `cursor` (into `out` when given).
+    fn runs(&self, cursor: &mut Cursor, count: usize, mut out: Option<&mut Vec<(i64, i64, u64)>>) -> Option<()> {
+        if let Some(out) = out.as_deref_mut() {
+            out.clear();
+        }
+        for _ in 0..count {
+            let hi = self.byte(cursor, ID_HI)?;
+            let id = if hi == 255 {
+                u64::try_from(self.varint(cursor, INLINE)?).ok().filter(|&id| id >= ID_ESCAPE)?
+            } else {
+                u64::from(hi) << 8 | u64::from(self.byte(cursor, ID_LO)?)
+            };
+            let span = if id == 0 {
+                let mut at = cursor.at[INLINE] as usize;
+                let span = read_span(self.bytes[INLINE], &mut at, self.shard.first_day)?;
+                cursor.at[INLINE] = at as u32;
+                span
+            } else {
+                *self.shard.spans.get(usize::try_from(id - 1).ok()?)?
+            };
+            if let Some(out) = out.as_deref_mut() {
+                out.push(span);
+            }
+        }
+        Some(())
+    }
+}
+
+fn read_span(buf: &[u8], at: &mut usize, first_day: i64) -> Option<(i64, i64, u64)> {
+    let first = first_day.checked_add(i64::try_from(get_varint(buf, at)?).ok()?)?;
+    let last = first.checked_add(i64::try_from(get_varint(buf, at)?).ok()?)?;
+    Some((first, last, u64::try_from(get_varint(buf, at)?).ok()?))
 }

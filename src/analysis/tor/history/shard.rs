@@ -572,8 +572,10 @@ impl Streams<'_> {
             if cursor.at[BLOCKS] as usize == self.bytes[BLOCKS].len() {
                 return Some(None);
             }
+            // Blocks strictly increase: only the first may start at 0 (0.0.0.0/16).
+            let first_block = cursor.at[BLOCKS] == 0;
             let delta = self.varint(cursor, BLOCKS)?;
-            if delta == 0 && cursor.at[BLOCKS] as usize > 2 {
+            if delta == 0 && !first_block {
                 return None;
             }
             cursor.block = cursor.block.checked_add(delta)?;

@@ -3,10 +3,12 @@
 //!
 //! The framer is push-driven and never buffers more than one record: the caller hands it a
 //! buffer, it emits every complete record in it and says how many bytes it consumed; the rest
-//! waits for the next chunk. Framing is hand-written rather than delegated to pcap-parser so that
-//! every error names the exact byte offset and `if_tsresol` is applied correctly for both
-//! decimal and power-of-two resolutions.
+//! waits for the next chunk. The records and blocks themselves are parsed in place by the
+//! `pcap-parser` crate; this module keeps the streaming, the limits and the exact byte offset of
+//! every error, and applies `if_tsresol` for both decimal and power-of-two resolutions.
+//! Where the crate falls short, `crate_gaps` says how and works around it.
 
+mod crate_gaps;
 mod gzip;
 mod linktype;
 mod pcap;

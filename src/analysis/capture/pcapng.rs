@@ -1,10 +1,22 @@
-//! pcapng framing: Section Header, Interface Description, Enhanced / Simple / obsolete Packet
-//! blocks; every other block is skipped by its length. Reference: draft-ietf-opsawg-pcapng.
+//! pcapng framing on `pcap-parser`: Section Header, Interface Description, Enhanced / Simple /
+//! obsolete Packet blocks; every other block is skipped by its length without being parsed.
+//! Reference: draft-ietf-opsawg-pcapng.
+//!
+//! This module reads each block's type and lengths itself (the byte order, the limits and the
+//! exact offset of every error are the streaming reader's business), then hands the whole block
+//! to the crate's parser for its fields and options.
 
+use super::crate_gaps;
 use super::{new_interface, Sink, TsResolution};
 use crate::analysis::bytes::{array, Endian};
 use crate::analysis::error::CaptureError;
 use crate::analysis::time::Timestamp;
+use pcap_parser::pcapng::{
+    parse_enhancedpacketblock_be, parse_enhancedpacketblock_le, parse_interfacedescriptionblock_be,
+    parse_interfacedescriptionblock_le, parse_sectionheaderblock, parse_simplepacketblock_be,
+    parse_simplepacketblock_le, PcapNGOption,
+};
+use pcap_parser::traits::PcapNGPacketBlock;
 
 const SHB: u32 = 0x0a0d_0d0a;
 const IDB: u32 = 1;
@@ -103,82 +115,94 @@ pub(super) fn next_block(
             ),
         ));
     }
-    let body = block.get(8..len_usize - 4).unwrap_or_default();
-    let body_offset = offset + 8;
     match block_type {
         SHB => {
+            let Ok((_, shb)) = parse_sectionheaderblock(block) else {
+                return Err(too_short(offset, block_type, len));
+            };
             if state.seen_section {
                 state.section += 1;
             }
             state.seen_section = true;
             state.section_interfaces.clear();
-            // body: bom(4) major(2) minor(2) section_length(8) options
-            for (code, value, at) in options(e, body, 16) {
+            for (code, value, at) in options(block, &shb.options) {
                 if code == OPT_COMMENT {
-                    sink.comment(body_offset + at as u64, "section".into(), value);
+                    sink.comment(offset + at, "section".into(), value);
                 }
             }
         }
         IDB => {
-            let link_type = u32::from(e.u16(body, 0).unwrap_or(0));
-            let snaplen = e.u32(body, 4).unwrap_or(0);
+            let parsed = match e {
+                Endian::Little => parse_interfacedescriptionblock_le(block),
+                Endian::Big => parse_interfacedescriptionblock_be(block),
+            };
+            let Ok((_, idb)) = parsed else {
+                return Err(too_short(offset, block_type, len));
+            };
             let mut resolution = TsResolution::Decimal(6);
             let mut ts_offset = 0;
             let mut name = None;
-            for (code, value, _) in options(e, body, 8) {
+            for (code, value, _) in options(block, &idb.options) {
                 match code {
                     IF_TSRESOL => {
                         if let Some(&v) = value.first() {
                             resolution = TsResolution::from_tsresol(v);
                         }
                     }
-                    IF_TSOFFSET => ts_offset = e.i64(value, 0).unwrap_or(0),
+                    IF_TSOFFSET => ts_offset = crate_gaps::if_tsoffset(e, value),
                     IF_NAME => name = Some(String::from_utf8_lossy(value).trim_end_matches('\0').to_string()),
                     _ => {}
                 }
             }
-            let id = new_interface(sink.interfaces, state.section, link_type, snaplen, resolution);
+            // The link type is 16 bits in an IDB; the crate widens it to a signed 32-bit field.
+            let link_type = u32::from(idb.linktype.0 as u16);
+            let id = new_interface(sink.interfaces, state.section, link_type, idb.snaplen, resolution);
             if let Some(iface) = id.and_then(|i| sink.interfaces.get_mut(i)) {
                 iface.ts_offset_secs = ts_offset;
                 iface.name = name;
             }
             state.section_interfaces.push(id);
         }
-        EPB | OBSOLETE_PB => {
-            // EPB: if_id(4) ts_hi(4) ts_lo(4) caplen(4) origlen(4) data
-            // obsolete PB: if_id(2) drops(2) ts_hi(4) ts_lo(4) caplen(4) origlen(4) data
-            let if_id = if block_type == EPB {
-                e.u32(body, 0).unwrap_or(u32::MAX) as usize
-            } else {
-                usize::from(e.u16(body, 0).unwrap_or(u16::MAX))
+        EPB => {
+            let parsed = match e {
+                Endian::Little => parse_enhancedpacketblock_le(block),
+                Endian::Big => parse_enhancedpacketblock_be(block),
             };
-            let (Some(hi), Some(lo), Some(caplen), Some(orig_len)) =
-                (e.u32(body, 4), e.u32(body, 8), e.u32(body, 12), e.u32(body, 16))
-            else {
-                return Err(too_short(offset, block_type, len));
+            let Ok((_, epb)) = parsed else {
+                return Err(bad_packet_block(e, block, offset, block_type, len));
             };
-            let Some(data) = body.get(20..20 + caplen as usize) else {
-                return Err(CaptureError::new(
-                    offset,
-                    format!(
-                        "packet block claims {caplen} captured bytes but the block is only {len} bytes \
-                         long: the block is corrupt, so reading stops here"
-                    ),
-                ));
-            };
-            let raw = (u64::from(hi) << 32) | u64::from(lo);
-            let options_at = 20 + (caplen as usize).div_ceil(4) * 4;
             let frame_no = *sink.frames + 1;
-            for (code, value, at) in options(e, body, options_at) {
+            for (code, value, at) in options(block, &epb.options) {
                 if code == OPT_COMMENT {
-                    sink.comment(body_offset + at as u64, format!("packet {frame_no}"), value);
+                    sink.comment(offset + at, format!("packet {frame_no}"), value);
                 }
             }
-            emit(state, sink, if_id, raw, data, orig_len);
+            let raw = (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+            emit(state, sink, epb.if_id as usize, Some(raw), epb.packet_data(), epb.origlen);
+        }
+        OBSOLETE_PB => {
+            let Some(pb) = crate_gaps::parse_obsolete_packet_block(e, block) else {
+                return Err(bad_packet_block(e, block, offset, block_type, len));
+            };
+            let frame_no = *sink.frames + 1;
+            for (code, value, at) in options(block, &pb.options) {
+                if code == OPT_COMMENT {
+                    sink.comment(offset + at, format!("packet {frame_no}"), value);
+                }
+            }
+            emit(state, sink, pb.if_id, Some(pb.raw_ts), pb.data, pb.orig_len);
         }
         SPB => {
             // Simple Packet Block: origlen(4) data; always interface 0, no timestamp.
-            let orig_len = e.u32(body, 0).unwrap_or(0);
+            let parsed = match e {
+                Endian::Little => parse_simplepacketblock_le(block),
+                Endian::Big => parse_simplepacketblock_be(block),
+            };
+            let Ok((_, spb)) = parsed else {
+                return Err(too_short(offset, block_type, len));
+            };
+            // The captured length is the original length cut to the block and the interface's
+            // snap length (the crate cuts to the block only).
             let snaplen = state
                 .section_interfaces
                 .first()
@@ -186,13 +210,13 @@ pub(super) fn next_block(
                 .flatten()
                 .and_then(|i| sink.interfaces.get(i))
                 .map_or(0, |iface| iface.snaplen);
-            let mut caplen = (orig_len as usize).min(body.len().saturating_sub(4));
+            let mut data = spb.packet_data();
             if snaplen > 0 {
-                caplen = caplen.min(snaplen as usize);
+                data = data.get(..snaplen as usize).unwrap_or(data);
             }
-            let data = body.get(4..4 + caplen).unwrap_or_default();
-            emit_at(state, sink, 0, None, data, orig_len);
+            emit(state, sink, 0, None, data, spb.origlen);
         }
+        // Name resolution, statistics, secrets, custom and unknown blocks carry no packets.
         _ => {}
     }
     Ok(len_usize)
@@ -205,18 +229,23 @@ fn too_short(offset: u64, block_type: u32, len: u32) -> CaptureError {
     )
 }
 
-fn emit(state: &PcapngState, sink: &mut Sink<'_, '_>, if_id: usize, raw_ts: u64, data: &[u8], orig_len: u32) {
-    emit_at(state, sink, if_id, Some(raw_ts), data, orig_len);
+/// A packet block the crate rejected although its length fields agree: its captured length
+/// runs past the block (the usual corruption), or the block is too short for its fields. Both
+/// packet block layouts keep the captured length at byte 20.
+fn bad_packet_block(e: Endian, block: &[u8], offset: u64, block_type: u32, len: u32) -> CaptureError {
+    match e.u32(block, 20) {
+        Some(caplen) if block.len() >= 32 => CaptureError::new(
+            offset,
+            format!(
+                "packet block claims {caplen} captured bytes but the block is only {len} bytes \
+                 long: the block is corrupt, so reading stops here"
+            ),
+        ),
+        _ => too_short(offset, block_type, len),
+    }
 }
 
-fn emit_at(
-    state: &PcapngState,
-    sink: &mut Sink<'_, '_>,
-    if_id: usize,
-    raw_ts: Option<u64>,
-    data: &[u8],
-    orig_len: u32,
-) {
+fn emit(state: &PcapngState, sink: &mut Sink<'_, '_>, if_id: usize, raw_ts: Option<u64>, data: &[u8], orig_len: u32) {
     *sink.frames += 1;
     let global = state.section_interfaces.get(if_id).copied().flatten();
     let Some(iface) = global.and_then(|g| sink.interfaces.get_mut(g)) else {
@@ -230,17 +259,14 @@ fn emit_at(
     (sink.on_frame)(frame);
 }
 
-/// Iterates the options of a block body starting at `at`: (code, value, offset of the option).
-fn options(e: Endian, body: &[u8], mut at: usize) -> impl Iterator<Item = (u16, &[u8], usize)> + '_ {
-    std::iter::from_fn(move || {
-        let code = e.u16(body, at)?;
-        let len = usize::from(e.u16(body, at + 2)?);
-        if code == OPT_END {
-            return None;
-        }
-        let value = body.get(at + 4..at + 4 + len)?;
-        let here = at;
-        at += 4 + len.div_ceil(4) * 4;
-        Some((code, value, here))
+/// The options the crate parsed, up to the end-of-options marker, as (code, value cut to its
+/// declared length, offset of the option in the block). The crate borrows each value from the
+/// block, so its position gives the offset an analyst can look up in a hex editor.
+fn options<'a>(block: &'a [u8], parsed: &'a [PcapNGOption<'a>]) -> impl Iterator<Item = (u16, &'a [u8], u64)> + 'a {
+    let start = block.as_ptr() as usize;
+    parsed.iter().take_while(|o| o.code.0 != OPT_END).filter_map(move |o| {
+        let value = o.as_bytes().ok()?;
+        let at = (o.value.as_ptr() as usize).checked_sub(start)?.checked_sub(4)?;
+        Some((o.code.0, value, at as u64))
     })
 }

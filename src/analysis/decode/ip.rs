@@ -1,18 +1,17 @@
-//! IPv4 and IPv6 (with extension headers), and the transport switch: TCP, UDP, tunnels.
+//! IPv4 and IPv6 (with extension headers) on etherparse's lax slices, and the transport switch:
+//! TCP and UDP headers on etherparse's header slices, tunnels on the hand-written decoders.
+//! Lax parsing keeps what a capture really holds: packets cut by a snap length, and the zero
+//! length fields that segmentation offload leaves in captures taken on the sending host.
 
+use super::etherparse_gaps;
 use super::fragment::{FragmentKey, FragmentVerdict};
 use super::{Ctx, Decoder, Segment, Transport};
-use crate::analysis::bytes::{array, be16, be32, u8_at};
 use crate::analysis::time::Timestamp;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use etherparse::err::{ipv4, ipv6, ipv6_exts};
+use etherparse::{IpNumber, Ipv6ExtensionSlice, LaxIpv4Slice, LaxIpv6Slice, TcpHeaderSlice, UdpHeaderSlice};
+use std::net::IpAddr;
 
 type OnSegment<'f> = dyn FnMut(&Segment<'_>) + 'f;
-
-const TCP: u8 = 6;
-const UDP: u8 = 17;
-const IPIP: u8 = 4;
-const IPV6_IN_IP: u8 = 41;
-const GRE: u8 = 47;
 
 /// Addresses and protocol of an IP packet, for the transport decoders.
 #[derive(Clone, Copy)]
@@ -28,41 +27,48 @@ impl Decoder {
             return;
         }
         ctx.ip_seen = true;
-        let (Some(vihl), Some(src), Some(dst)) = (u8_at(d, 0), array::<4>(d, 12), array::<4>(d, 16)) else {
-            return self.truncated(ctx, "IPv4 header");
+        let ip = match LaxIpv4Slice::from_slice(d) {
+            Ok((ip, _)) => ip,
+            Err(ipv4::HeaderSliceError::Len(_)) => return self.truncated(ctx, "IPv4 header"),
+            Err(ipv4::HeaderSliceError::Content(e)) => {
+                return self.anomalies.add("bad_ipv4_header", ctx.frame, || match e {
+                    ipv4::HeaderError::UnexpectedVersion { version_number } => {
+                        format!("IPv4 version field is {version_number}")
+                    }
+                    ipv4::HeaderError::HeaderLengthSmallerThanHeader { ihl } => {
+                        format!("IPv4 header length (IHL) is {ihl} words, under the minimum of 5")
+                    }
+                })
+            }
         };
-        let ihl = usize::from(vihl & 0x0f) * 4;
-        if vihl >> 4 != 4 || ihl < 20 {
-            return self
-                .anomalies
-                .add("bad_ipv4_header", ctx.frame, || format!("IPv4 version/IHL byte {vihl:#04x} is invalid"));
-        }
-        let total = usize::from(be16(d, 2).unwrap_or(0));
+        let header = ip.header();
+        let ihl = usize::from(header.ihl()) * 4;
+        let total = usize::from(header.total_len());
         // A total length of 0 is what TCP segmentation offload leaves in captures taken on the
-        // sending host: the packet runs to the end of the frame.
-        let end = if total == 0 { d.len() } else { total };
-        if end < ihl {
+        // sending host: the packet runs to the end of the frame (etherparse does the same). Any
+        // other total shorter than the header is corrupt, and Wireshark counts no flow in it.
+        if total != 0 && total < ihl {
             return self.anomalies.add("bad_ipv4_header", ctx.frame, || {
                 format!("IPv4 total length {total} is shorter than its {ihl}-byte header")
             });
         }
-        let Some(payload) = d.get(ihl..end.min(d.len())) else {
-            return self.truncated(ctx, "IPv4 header options");
-        };
+        let declared_end = if total == 0 { d.len() } else { total };
+        let payload = ip.payload();
+        // The length the header declares, whatever the snap length left of it; an
+        // authentication header etherparse stepped over is not payload.
+        let wire_len = declared_end.saturating_sub(offset_in(d, payload.payload)) as u32;
         let info = IpInfo {
-            src: IpAddr::V4(Ipv4Addr::from(src)),
-            dst: IpAddr::V4(Ipv4Addr::from(dst)),
-            proto: u8_at(d, 9).unwrap_or(0),
+            src: IpAddr::V4(header.source_addr()),
+            dst: IpAddr::V4(header.destination_addr()),
+            proto: payload.ip_number.0,
         };
-        let wire_len = (end - ihl) as u32;
-        let frag = be16(d, 6).unwrap_or(0);
-        let more = frag & 0x2000 != 0;
-        let offset = u32::from(frag & 0x1fff) * 8;
-        if more || offset != 0 {
-            let key = FragmentKey::new(info.src, info.dst, u32::from(be16(d, 4).unwrap_or(0)), info.proto);
-            return self.fragment(ctx, key, info, offset, more, payload, wire_len, ts, out);
+        if payload.fragmented {
+            let key = FragmentKey::new(info.src, info.dst, u32::from(header.identification()), info.proto);
+            let offset = u32::from(header.fragments_offset().byte_offset());
+            let more = header.more_fragments();
+            return self.fragment(ctx, key, info, offset, more, payload.payload, wire_len, ts, out);
         }
-        self.transport(ctx, info, payload, wire_len, ts, out)
+        self.transport(ctx, info, payload.payload, wire_len, ts, out)
     }
 
     pub(super) fn ipv6(&mut self, ctx: &mut Ctx, d: &[u8], ts: Timestamp, out: &mut OnSegment<'_>) {
@@ -70,51 +76,46 @@ impl Decoder {
             return;
         }
         ctx.ip_seen = true;
-        let (Some(v), Some(src), Some(dst)) = (u8_at(d, 0), array::<16>(d, 8), array::<16>(d, 24)) else {
-            return self.truncated(ctx, "IPv6 header");
+        let (ip, ext_error) = match LaxIpv6Slice::from_slice(d) {
+            Ok(parsed) => parsed,
+            Err(ipv6::HeaderSliceError::Len(_)) => return self.truncated(ctx, "IPv6 header"),
+            Err(ipv6::HeaderSliceError::Content(ipv6::HeaderError::UnexpectedVersion { version_number })) => {
+                return self
+                    .anomalies
+                    .add("bad_ipv6_header", ctx.frame, || format!("IPv6 version field is {version_number}"))
+            }
         };
-        if v >> 4 != 6 {
-            return self.anomalies.add("bad_ipv6_header", ctx.frame, || format!("IPv6 version nibble is {}", v >> 4));
+        match ext_error {
+            Some((ipv6_exts::HeaderSliceError::Len(_), _)) => return self.truncated(ctx, "IPv6 extension header"),
+            Some((ipv6_exts::HeaderSliceError::Content(e), _)) => {
+                return self
+                    .anomalies
+                    .add("bad_ipv6_header", ctx.frame, || format!("invalid IPv6 extension header: {e}"))
+            }
+            None => {}
         }
-        let plen = usize::from(be16(d, 4).unwrap_or(0));
+        let header = ip.header();
+        let plen = usize::from(header.payload_length());
         // Payload length 0 means a jumbogram (or offload): the packet runs to the frame's end.
-        let end = if plen == 0 { d.len() } else { 40 + plen };
-        let mut next = u8_at(d, 6).unwrap_or(0);
-        let mut at = 40;
-        let mut fragment = None;
-        loop {
-            let ext_len = match next {
-                // hop-by-hop, routing, destination options, mobility, HIP, shim6
-                0 | 43 | 60 | 135 | 139 | 140 => u8_at(d, at + 1).map(|l| (usize::from(l) + 1) * 8),
-                // authentication header counts in 4-byte words
-                51 => u8_at(d, at + 1).map(|l| (usize::from(l) + 2) * 4),
-                44 => {
-                    let (Some(off), Some(id)) = (be16(d, at + 2), be32(d, at + 4)) else {
-                        return self.truncated(ctx, "IPv6 fragment header");
-                    };
-                    fragment = Some((u32::from(off & 0xfff8), off & 1 != 0, id));
-                    Some(8)
-                }
-                _ => break,
-            };
-            let (Some(len), Some(n)) = (ext_len, u8_at(d, at)) else {
-                return self.truncated(ctx, "IPv6 extension header");
-            };
-            next = n;
-            at += len;
-            if !self.enter(ctx) {
-                return;
-            }
-        }
-        let payload = d.get(at..end.min(d.len())).unwrap_or_default();
-        let wire_len = end.saturating_sub(at) as u32;
-        let info = IpInfo { src: IpAddr::V6(Ipv6Addr::from(src)), dst: IpAddr::V6(Ipv6Addr::from(dst)), proto: next };
+        let declared_end = if plen == 0 { d.len() } else { 40 + plen };
+        let payload = ip.payload();
+        let wire_len = declared_end.saturating_sub(offset_in(d, payload.payload)) as u32;
+        let info = IpInfo {
+            src: IpAddr::V6(header.source_addr()),
+            dst: IpAddr::V6(header.destination_addr()),
+            proto: payload.ip_number.0,
+        };
+        let fragment = ip.extensions().clone().into_iter().find_map(|ext| match ext {
+            Ipv6ExtensionSlice::Fragment(f) => Some(f),
+            _ => None,
+        });
         match fragment {
-            Some((offset, more, id)) if more || offset != 0 => {
-                let key = FragmentKey::new(info.src, info.dst, id, 0);
-                self.fragment(ctx, key, info, offset, more, payload, wire_len, ts, out)
+            Some(f) if f.is_fragmenting_payload() => {
+                let key = FragmentKey::new(info.src, info.dst, f.identification(), 0);
+                let offset = u32::from(f.fragment_offset().byte_offset());
+                self.fragment(ctx, key, info, offset, f.more_fragments(), payload.payload, wire_len, ts, out)
             }
-            _ => self.transport(ctx, info, payload, wire_len, ts, out),
+            _ => self.transport(ctx, info, payload.payload, wire_len, ts, out),
         }
     }
 
@@ -201,48 +202,47 @@ impl Decoder {
         ts: Timestamp,
         out: &mut OnSegment<'_>,
     ) {
-        match info.proto {
-            TCP => {
-                // The whole fixed header must be there, as Wireshark requires before it counts a
-                // segment in a conversation; except in a first fragment, where the header may
-                // legitimately continue in the next fragment (RFC 1858's tiny fragments) and the
-                // ports and flags are all a flow needs.
-                let full = d.len() >= 20 || (ctx.first_fragment && d.len() >= 14);
-                let (Some(sport), Some(dport), Some(seq), Some(off), Some(flags), true) =
-                    (be16(d, 0), be16(d, 2), be32(d, 4), u8_at(d, 12), u8_at(d, 13), full)
-                else {
-                    return self.truncated(ctx, "TCP header");
+        match IpNumber(info.proto) {
+            IpNumber::TCP => {
+                let tcp = match TcpHeaderSlice::from_slice(d) {
+                    Ok(h) => etherparse_gaps::TcpFixed::from_header(&h),
+                    // Options cut by the snap length, or a first fragment that ends inside the
+                    // header: Wireshark still counts the segment, from the fixed fields alone; a
+                    // data offset under 20 bytes is reported below, as for a whole header.
+                    Err(_) => match etherparse_gaps::TcpFixed::lax(d, ctx.first_fragment) {
+                        Some(fixed) => fixed,
+                        None => return self.truncated(ctx, "TCP header"),
+                    },
                 };
-                let hlen = usize::from(off >> 4) * 4;
-                if hlen < 20 {
+                if tcp.header_len < 20 {
                     return self.anomalies.add("bad_tcp_header", ctx.frame, || {
-                        format!("TCP data offset {hlen} is shorter than the 20-byte minimum")
+                        format!("TCP data offset {} is shorter than the 20-byte minimum", tcp.header_len)
                     });
                 }
-                let payload = d.get(hlen..).unwrap_or_default();
+                let payload = d.get(tcp.header_len..).unwrap_or_default();
                 ctx.segments += 1;
                 out(&Segment {
                     transport: Transport::Tcp,
                     src: info.src,
                     dst: info.dst,
-                    sport,
-                    dport,
-                    tcp_flags: flags,
-                    tcp_seq: seq,
+                    sport: tcp.sport,
+                    dport: tcp.dport,
+                    tcp_flags: tcp.flags,
+                    tcp_seq: tcp.seq,
                     payload,
-                    wire_payload_len: wire_len.saturating_sub(hlen as u32),
+                    wire_payload_len: wire_len.saturating_sub(tcp.header_len as u32),
                     tunnel_depth: ctx.tunnel_depth(),
                     is_fragment: false,
                 });
             }
-            UDP => {
-                let (Some(sport), Some(dport), Some(ulen)) = (be16(d, 0), be16(d, 2), be16(d, 4)) else {
+            IpNumber::UDP => {
+                let Ok(udp) = UdpHeaderSlice::from_slice(d) else {
                     return self.truncated(ctx, "UDP header");
                 };
-                if d.len() < 8 {
-                    return self.truncated(ctx, "UDP header");
-                }
-                let declared = usize::from(ulen);
+                let (sport, dport) = (udp.source_port(), udp.destination_port());
+                // A length below 8 (0 in IPv6 jumbograms and under offload) says nothing: the
+                // datagram runs to the end of the IP payload.
+                let declared = usize::from(udp.length());
                 let end = if declared >= 8 { declared.min(d.len()) } else { d.len() };
                 let payload = d.get(8..end).unwrap_or_default();
                 ctx.segments += 1;
@@ -261,16 +261,21 @@ impl Decoder {
                 });
                 self.udp_tunnel(ctx, sport, dport, payload, ts, out);
             }
-            IPIP => {
+            IpNumber::IPV4 => {
                 ctx.tunnels += 1;
                 self.ipv4(ctx, d, ts, out)
             }
-            IPV6_IN_IP => {
+            IpNumber::IPV6 => {
                 ctx.tunnels += 1;
                 self.ipv6(ctx, d, ts, out)
             }
-            GRE => self.gre(ctx, d, ts, out),
+            IpNumber::GRE => self.gre(ctx, d, ts, out),
             _ => {}
         }
     }
+}
+
+/// Where `inner`, a subslice etherparse returned, starts in `outer`.
+fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
+    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
 }

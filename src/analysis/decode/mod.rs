@@ -5,6 +5,7 @@
 //! segment of each inner flow, as in Wireshark's conversation tables. Every frame that yields no
 //! segment is accounted for in [`DecodeStats`] or as an anomaly.
 
+mod etherparse_gaps;
 mod fragment;
 mod ip;
 mod link;

@@ -23,3 +23,25 @@ fn file_bytes_counts_the_whole_file_after_an_error() {
     assert_eq!(chunked.file_bytes, capture.len() as u64);
     assert_eq!(serde_json::to_string(&chunked).unwrap(), serde_json::to_string(&whole).unwrap());
 }
+
+/// history_shard: every run of the input reads back. Two runs of one address from one source
+/// that overlap and cross a year (the same start, ends a day apart) came back as a run ending
+/// a day early plus a run that began on 1 January.
+#[test]
+fn overlapping_runs_of_one_source_read_back_whole() {
+    use torsift::analysis::tor::history::{shard, tsv, RelayHistory};
+    use torsift::analysis::tor::relays::key;
+    let mut input = tsv::HistoryInput::default();
+    let lines = "1.1.168.51\t2024-02-27\t2025-02-28\tsecops-tor-nodes\n\
+                 1.1.168.51\t2024-02-27\t2025-02-27\tsecops-tor-nodes\n\
+                 1.1.168.51\t2025-02-20\t2025-03-03\tsecops-tor-nodes\n";
+    input.add_intervals("fuzz", lines, false, key::encode).unwrap();
+    let mut history = RelayHistory::default();
+    for (_, bytes) in shard::write_years(&input).unwrap() {
+        assert!(history.add_shard(bytes));
+    }
+    let runs: Vec<(i64, i64)> =
+        history.presences("1.1.168.51".parse().unwrap(), None).iter().map(|p| (p.first_day, p.last_day)).collect();
+    let day = |d: &str| tsv::parse_day(d).unwrap();
+    assert_eq!(runs, vec![(day("2024-02-27"), day("2025-03-03"))]);
+}

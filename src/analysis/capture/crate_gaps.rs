@@ -31,9 +31,13 @@ pub fn pcap_file_header(buf: &[u8]) -> Option<(u32, u32)> {
 /// Same contract as the crate's record parsers, `Incomplete` included.
 pub fn parse_pcap_frame_modified_be(i: &[u8]) -> IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>> {
     const HEADER: usize = 24;
-    let (Some(ts_sec), Some(ts_usec), Some(caplen), Some(origlen), true) =
-        (Endian::Big.u32(i, 0), Endian::Big.u32(i, 4), Endian::Big.u32(i, 8), Endian::Big.u32(i, 12), i.len() >= HEADER)
-    else {
+    let (Some(ts_sec), Some(ts_usec), Some(caplen), Some(origlen), true) = (
+        Endian::Big.u32(i, 0),
+        Endian::Big.u32(i, 4),
+        Endian::Big.u32(i, 8),
+        Endian::Big.u32(i, 12),
+        i.len() >= HEADER,
+    ) else {
         return Err(nom::Err::Incomplete(nom::Needed::new(HEADER.saturating_sub(i.len()).max(1))));
     };
     let end = HEADER.saturating_add(caplen as usize);

@@ -110,9 +110,29 @@ pub fn write_years(input: &HistoryInput) -> Result<Vec<(i64, Vec<u8>)>, String> 
         .collect();
     years.sort_unstable();
     years.dedup();
-    let mut sorted: Vec<&super::tsv::Interval> = input.intervals.iter().collect();
-    sorted.sort_unstable();
+    let runs = merged_runs(&input.intervals);
+    let sorted: Vec<&super::tsv::Interval> = runs.iter().collect();
     years.into_iter().map(|year| Ok((year, write_year(input, &sorted, year)?))).collect()
+}
+
+/// The runs of each key and source with overlapping or adjacent runs joined, sorted by key and
+/// day. A history file should hold one line per contiguous run, but one that repeats a run or
+/// splits it must still read back as the days it lists (a key's runs across years are joined
+/// at lookup by source, which overlaps would defeat).
+fn merged_runs(intervals: &[super::tsv::Interval]) -> Vec<super::tsv::Interval> {
+    let mut by_source: Vec<&super::tsv::Interval> = intervals.iter().collect();
+    by_source.sort_unstable_by(|a, b| (&a.key, a.source, a.first_day).cmp(&(&b.key, b.source, b.first_day)));
+    let mut runs: Vec<super::tsv::Interval> = Vec::with_capacity(by_source.len());
+    for run in by_source {
+        match runs.last_mut() {
+            Some(last) if last.key == run.key && last.source == run.source && run.first_day <= last.last_day + 1 => {
+                last.last_day = last.last_day.max(run.last_day);
+            }
+            _ => runs.push(run.clone()),
+        }
+    }
+    runs.sort_unstable();
+    runs
 }
 
 /// A history key as numbers: family (4 or 6), address, port (0: the address on any port).

@@ -2,6 +2,7 @@
 //! in fixed-size chunks (the core's memory does not depend on them), and turn an unreadable or
 //! unopenable file into a report with `error` rather than a failure of the whole run.
 
+use crate::analysis::report::FlowReport;
 use crate::analysis::tor::relays::RelayIndex;
 use crate::analysis::{Analyzer, CaptureError, CaptureReport, Limits};
 use std::io::Read;
@@ -12,22 +13,41 @@ const READ_CHUNK: usize = 1 << 20;
 
 /// Analyses the file at `path` (`-`: standard input); the report names it `path`.
 pub fn analyze_path(path: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> CaptureReport {
+    read_path(path, limits, relays).finish()
+}
+
+/// A capture file read to its end (or to the error that stopped it), its report not yet made.
+pub struct ReadCapture {
+    analyzer: Analyzer,
+    /// The file could not be opened.
+    open_error: Option<CaptureError>,
+    /// Reading the file failed part way.
+    read_error: Option<CaptureError>,
+}
+
+/// Reads the file at `path` (`-`: standard input) through the core.
+pub fn read_path(path: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> ReadCapture {
     let analyzer = Analyzer::with_relays(path, limits.clone(), relays.clone());
     if path == "-" {
-        return analyze_reader(analyzer, std::io::stdin().lock());
+        return read(analyzer, std::io::stdin().lock());
     }
     match std::fs::File::open(path) {
-        Ok(f) => analyze_reader(analyzer, f),
-        Err(e) => {
-            let mut report = analyzer.finish();
-            report.error = Some(CaptureError::new(0, format!("cannot open the file: {e}")));
-            report
-        }
+        Ok(f) => read(analyzer, f),
+        Err(e) => ReadCapture {
+            analyzer,
+            open_error: Some(CaptureError::new(0, format!("cannot open the file: {e}"))),
+            read_error: None,
+        },
     }
 }
 
-/// Streams `input` through `analyzer`; a read error ends the report with its byte offset.
-pub fn analyze_reader(mut analyzer: Analyzer, mut input: impl Read) -> CaptureReport {
+/// Streams `input` through `analyzer` and makes the report; a read error ends the report with
+/// its byte offset.
+pub fn analyze_reader(analyzer: Analyzer, input: impl Read) -> CaptureReport {
+    read(analyzer, input).finish()
+}
+
+fn read(mut analyzer: Analyzer, mut input: impl Read) -> ReadCapture {
     let mut buf = vec![0u8; READ_CHUNK];
     let mut read_error = None;
     loop {
@@ -46,9 +66,25 @@ pub fn analyze_reader(mut analyzer: Analyzer, mut input: impl Read) -> CaptureRe
             }
         }
     }
-    let mut report = analyzer.finish();
-    if report.error.is_none() {
-        report.error = read_error;
+    ReadCapture { analyzer, open_error: None, read_error }
+}
+
+impl ReadCapture {
+    /// The whole report, flows included.
+    pub fn finish(self) -> CaptureReport {
+        let mut flows = Vec::new();
+        let mut report = self.finish_with_flows(&mut |flow| flows.push(flow));
+        report.flows = flows;
+        report
     }
-    report
+
+    /// The report without its flows, each handed to `on_flow` as it is made
+    /// (`Analyzer::finish_with_flows`).
+    pub fn finish_with_flows(self, on_flow: &mut dyn FnMut(FlowReport)) -> CaptureReport {
+        let mut report = self.analyzer.finish_with_flows(on_flow);
+        // A file that could not be opened says so, not that it is empty; a read that failed
+        // part way is the error only if framing found none before it.
+        report.error = self.open_error.or(report.error).or(self.read_error);
+        report
+    }
 }

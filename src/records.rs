@@ -106,14 +106,24 @@ pub fn write_header(report_without_captures: &Report, out: &mut dyn Write) -> io
 pub fn write_capture(mut capture: CaptureReport, out: &mut dyn Write) -> io::Result<()> {
     let flows = std::mem::take(&mut capture.flows);
     for f in &flows {
-        line(out, "flow", &FlowLine { record: FlowRecord::new(&capture.file, f), flow: f })?;
+        write_flow(&capture.file, f, out)?;
     }
     let count = flows.len();
     drop(flows);
-    let mut summary = serde_json::to_value(&capture).map_err(io::Error::other)?;
+    write_capture_line(&capture, count, out)
+}
+
+/// One flow's line, for a capture whose report is made a flow at a time.
+pub fn write_flow(file: &str, f: &FlowReport, out: &mut dyn Write) -> io::Result<()> {
+    line(out, "flow", &FlowLine { record: FlowRecord::new(file, f), flow: f })
+}
+
+/// The capture's own line, after its `flow_count` flow lines.
+pub fn write_capture_line(capture: &CaptureReport, flow_count: usize, out: &mut dyn Write) -> io::Result<()> {
+    let mut summary = serde_json::to_value(capture).map_err(io::Error::other)?;
     if let Some(o) = summary.as_object_mut() {
         o.remove("flows");
-        o.insert("flow_count".into(), count.into());
+        o.insert("flow_count".into(), flow_count.into());
     }
     line(out, "capture", &summary)
 }

@@ -146,7 +146,17 @@ impl Analyzer {
     }
 
     /// Ends the input and builds the report of this capture.
-    pub fn finish(mut self) -> CaptureReport {
+    pub fn finish(self) -> CaptureReport {
+        let mut flows = Vec::new();
+        let mut report = self.finish_with_flows(&mut |flow| flows.push(flow));
+        report.flows = flows;
+        report
+    }
+
+    /// Ends the input and hands each flow's report to `on_flow` as it is made, in report order;
+    /// the returned report has every field but `flows` (empty). Memory then holds one flow
+    /// report at a time, whatever the number of flows (`--format ndjson`).
+    pub fn finish_with_flows(mut self, on_flow: &mut dyn FnMut(FlowReport)) -> CaptureReport {
         if self.error.is_none() {
             let stages = &mut self.stages;
             let result = match &mut self.input {
@@ -164,10 +174,10 @@ impl Analyzer {
             });
         }
         self.stages.decoder.finish();
-        self.build_report()
+        self.build_report(on_flow)
     }
 
-    fn build_report(self) -> CaptureReport {
+    fn build_report(self, on_flow: &mut dyn FnMut(FlowReport)) -> CaptureReport {
         let Stages { reader, mut decoder, flows, totals, .. } = self.stages;
         let format = match (reader.format(), &self.input) {
             (None, _) => "unknown".to_string(),
@@ -206,30 +216,45 @@ impl Analyzer {
         let relays = &self.relays;
         let dns_names = &totals.dns_names;
         let was_resolved = |name: &str| dns_names.contains(&name.to_ascii_lowercase());
-        let flows = flows.into_flows();
-        let facts: Vec<Option<crate::analysis::tls::StreamFacts>> =
-            flows.iter().map(|flow| flow.stream.as_ref().map(|s| s.facts())).collect();
-        let mut found: Vec<Vec<evidence::Evidence>> = flows
-            .iter()
-            .zip(&facts)
-            .map(|(flow, facts)| {
-                let mut found = evidence::relay_evidence(relays, flow);
-                found.extend(evidence::content_evidence(flow, facts.as_ref(), &was_resolved));
-                let resolved_name = totals.resolved.get(&flow.server.ip()).map(String::as_str);
-                found.extend(evidence::builtin_evidence(bridges::builtin(), flow, facts.as_ref(), resolved_name));
-                found
-            })
-            .collect();
+        let mut flows = flows.into_flows();
+        // One pass reads each flow's stream once: its facts become the flow's evidence, its
+        // stream summary and (only when a Snowflake session is possible at all) its view for the
+        // cross-flow correlation, and the stream's buffers are freed as the pass goes, so the
+        // report never holds every flow's facts at once.
+        let snowflake_possible = evidence::snowflake_possible(&flows);
+        let mut found: Vec<Vec<evidence::Evidence>> = Vec::with_capacity(flows.len());
+        let mut summaries = Vec::with_capacity(flows.len());
+        let mut views = Vec::with_capacity(if snowflake_possible { flows.len() } else { 0 });
+        for flow in &mut flows {
+            let facts = flow.stream.take().map(|s| s.facts());
+            let mut evidence = evidence::relay_evidence(relays, flow);
+            evidence.extend(evidence::content_evidence(flow, facts.as_ref(), &was_resolved));
+            let resolved_name = totals.resolved.get(&flow.server.ip()).map(String::as_str);
+            evidence.extend(evidence::builtin_evidence(bridges::builtin(), flow, facts.as_ref(), resolved_name));
+            found.push(evidence);
+            if snowflake_possible {
+                views.push(crate::analysis::tor::snowflake::FlowView::of(flow, facts.as_ref()));
+            }
+            // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only
+            // repeat zeros for every bulk flow.
+            summaries.push(
+                facts
+                    .as_ref()
+                    .filter(|f| f.shows_something())
+                    .map(|f| Box::new(super::report::StreamSummary::from_facts(f))),
+            );
+        }
         // Evidence that takes several flows to see.
-        for (i, e) in evidence::snowflake_evidence(&flows, &facts) {
+        for (i, e) in evidence::snowflake_evidence(&views) {
             if let Some(list) = found.get_mut(i) {
                 list.push(e);
             }
         }
-        let flows: Vec<FlowReport> = flows
-            .iter()
-            .zip(found.into_iter().zip(facts))
-            .map(|(flow, (mut found, facts))| {
+        drop(views);
+        let mut hosts = hosts::HostSummaries::default();
+        for (flow, (mut found, summary)) in flows.into_iter().zip(found.into_iter().zip(summaries)) {
+            let flow = &flow;
+            let report = {
                 let mut conclusion = verdict::conclude(&found);
                 // A Tor link's server that was no listed relay that day is itself a finding
                 // (meek and Snowflake talk to a CDN or a proxy, never to tor's first hop).
@@ -245,20 +270,20 @@ impl Analyzer {
                     }
                 }
                 let mut report = FlowReport::from_flow(flow);
-                // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only
-                // repeat zeros for every bulk flow.
-                report.stream =
-                    facts.as_ref().filter(|f| f.shows_something()).map(super::report::StreamSummary::from_facts);
+                report.stream = summary;
                 report.verdict = conclusion.verdict.name();
                 report.confidence = conclusion.confidence.map(|c| c.name());
                 report.transport = conclusion.transport;
                 report.explanation = conclusion.explanation;
-                report.datagrams = flow.datagrams.as_ref().map(|d| d.facts.clone()).filter(|d| d.shows_something());
+                report.datagrams =
+                    flow.datagrams.as_ref().filter(|d| d.facts.shows_something()).map(|d| Box::new(d.facts.clone()));
                 report.evidence = found.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
                 report
-            })
-            .collect();
-        let hosts = hosts::summarise(&flows);
+            };
+            hosts.add(&report);
+            on_flow(report);
+        }
+        let hosts = hosts.finish();
         if totals.heads_refused > 0 {
             let n = totals.heads_refused;
             decoder.anomalies.add_n("stream_head_budget_exhausted", 0, n, || {
@@ -288,7 +313,7 @@ impl Analyzer {
             ),
             comments: reader.comments,
             error: self.error,
-            flows,
+            flows: Vec::new(),
         }
     }
 }

@@ -152,14 +152,15 @@ pub struct FlowReport {
     pub fragments: u64,
     pub fragment_bytes: u64,
     /// What the start of a TCP flow showed: TLS hellos, certificates, records, HTTP request.
+    /// Boxed, as `datagrams` below: most flows have neither, and a report holds every flow.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stream: Option<StreamSummary>,
+    pub stream: Option<Box<StreamSummary>>,
     /// DNS names this flow asked about.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns_names: Vec<String>,
     /// What a UDP flow's datagrams showed: STUN requests, ICE checks, a DTLS ClientHello.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub datagrams: Option<crate::analysis::udp::DatagramFacts>,
+    pub datagrams: Option<Box<crate::analysis::udp::DatagramFacts>>,
 }
 
 /// The report's compact view of [`crate::analysis::tls::StreamFacts`].

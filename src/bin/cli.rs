@@ -121,23 +121,15 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     let mut index = if builtin { RelayIndex::builtin() } else { RelayIndex::default() };
     index.add_lists(&lists)?;
     let index = Arc::new(index);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
     let mut failed = Vec::new();
     let written = if format == "ndjson" {
-        // Streamed: each capture is written (and dropped) as soon as it and those before it
-        // are done, so memory holds the captures in flight, never the whole run.
-        let mut result = torsift::records::write_header(&Report::new(Vec::new(), &index), &mut out);
-        analyze_in_order(&files, &limits, &index, |capture| {
-            if let Some(e) = &capture.error {
-                failed.push(format!("{}: {e}", capture.file));
-            }
-            if result.is_ok() {
-                result = torsift::records::write_capture(capture, &mut out);
-            }
-        });
-        result
+        // Written from the thread whose file's turn it is: the unlocked handle, buffered.
+        let mut out = std::io::BufWriter::new(std::io::stdout());
+        torsift::records::write_header(&Report::new(Vec::new(), &index), &mut out)
+            .and_then(|()| stream_ndjson(&files, &limits, &index, &mut out, &mut failed))
+            .and_then(|()| out.flush())
     } else {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut captures = Vec::with_capacity(files.len());
         analyze_in_order(&files, &limits, &index, |capture| {
             if let Some(e) = &capture.error {
@@ -154,8 +146,9 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
             "text-info" => output::write_text(&report, &mut out, 0),
             _ => output::write_text(&report, &mut out, 20),
         }
+        .and_then(|()| out.flush())
     };
-    if let Err(e) = written.and_then(|()| out.flush()) {
+    if let Err(e) = written {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             eprintln!("torsift: cannot write the report: {e}");
             return Ok(ExitCode::from(1));
@@ -165,6 +158,60 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
         eprintln!("torsift: {message}");
     }
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// `--format ndjson`: the files are read on every core (one file per thread at a time); each
+/// file's report is made when its turn comes, in the order the files were given, and written a
+/// flow line at a time. Memory holds the flow tables of the files being read, never a report.
+fn stream_ndjson(
+    files: &[String],
+    limits: &Limits,
+    relays: &Arc<RelayIndex>,
+    out: &mut (dyn Write + Send),
+    failed: &mut Vec<String>,
+) -> std::io::Result<()> {
+    use std::sync::{Condvar, Mutex};
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    // Whose turn it is to write, and what writing has come to.
+    let turn = (Mutex::new(0usize), Condvar::new());
+    let output = Mutex::new((out, Ok(()), failed));
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (next, turn, output) = (&next, &turn, &output);
+            scope.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(file) = files.get(i) else { break };
+                let read = torsift::files::read_path(file, limits, relays);
+                let (lock, turned) = turn;
+                let mut current = lock.lock().unwrap_or_else(|e| e.into_inner());
+                while *current != i {
+                    current = turned.wait(current).unwrap_or_else(|e| e.into_inner());
+                }
+                drop(current);
+                {
+                    let mut guard = output.lock().unwrap_or_else(|e| e.into_inner());
+                    let (out, result, failed) = &mut *guard;
+                    let mut count = 0;
+                    let capture = read.finish_with_flows(&mut |flow| {
+                        count += 1;
+                        if result.is_ok() {
+                            *result = torsift::records::write_flow(file, &flow, &mut **out);
+                        }
+                    });
+                    if let Some(e) = &capture.error {
+                        failed.push(format!("{}: {e}", capture.file));
+                    }
+                    if result.is_ok() {
+                        *result = torsift::records::write_capture_line(&capture, count, &mut **out);
+                    }
+                }
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+                turned.notify_all();
+            });
+        }
+    });
+    output.into_inner().unwrap_or_else(|e| e.into_inner()).1
 }
 
 /// Analyses the files on every core (one file per thread at a time) and hands the reports to

@@ -372,15 +372,19 @@ pub fn content_evidence(
 }
 
 /// Snowflake's sequence across flows (`snowflake.rs`), as evidence by flow index.
-pub fn snowflake_evidence(flows: &[Flow], facts: &[Option<StreamFacts>]) -> Vec<(usize, Evidence)> {
-    use super::snowflake::{correlate, FlowView, Found};
-    // Only captures with a pion DTLS handshake can hold a Snowflake connection.
-    let pion = |f: &Flow| f.datagrams.as_ref().is_some_and(|d| super::snowflake::pion_dtls(&d.facts).is_some());
-    if !flows.iter().any(pion) {
+/// Whether any flow holds a pion DTLS handshake: only then can the capture hold a Snowflake
+/// connection, and only then is each flow's view for the correlation worth making.
+pub fn snowflake_possible(flows: &[Flow]) -> bool {
+    flows.iter().any(|f| f.datagrams.as_ref().is_some_and(|d| super::snowflake::pion_dtls(&d.facts).is_some()))
+}
+
+/// Snowflake's evidence, from every flow's view (`snowflake::FlowView`), by flow index.
+pub fn snowflake_evidence(views: &[super::snowflake::FlowView]) -> Vec<(usize, Evidence)> {
+    use super::snowflake::{correlate, Found};
+    if views.is_empty() {
         return Vec::new();
     }
-    let views: Vec<FlowView> = flows.iter().zip(facts).map(|(f, s)| FlowView::of(f, s.as_ref())).collect();
-    correlate(&views)
+    correlate(views)
         .into_iter()
         .map(|(i, found)| {
             let e = match found {

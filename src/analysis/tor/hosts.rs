@@ -47,11 +47,20 @@ pub struct Span {
 /// Spans kept per host: enough for a readable timeline.
 const MAX_SPANS: usize = 500;
 
-/// Groups Tor-verdict flows by local host: the client, except for `tor-exit` flows, where the
-/// local host is the server an exit connected to.
-pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
-    let mut hosts: BTreeMap<IpAddr, HostSummary> = BTreeMap::new();
-    for f in flows.iter().filter(|f| f.verdict != "none") {
+/// The host summaries of a capture, built one flow report at a time: Tor-verdict flows grouped
+/// by local host (the client, except for `tor-exit` flows, where the local host is the server
+/// an exit connected to).
+#[derive(Default)]
+pub struct HostSummaries {
+    hosts: BTreeMap<IpAddr, HostSummary>,
+}
+
+impl HostSummaries {
+    pub fn add(&mut self, f: &FlowReport) {
+        if f.verdict == "none" {
+            return;
+        }
+        let hosts = &mut self.hosts;
         let (local, peer) = if f.verdict == "tor-exit" { (f.server, f.client) } else { (f.client, f.server) };
         let h = hosts.entry(local.ip()).or_insert_with(|| HostSummary {
             host: local.ip(),
@@ -93,14 +102,17 @@ pub fn summarise(flows: &[FlowReport]) -> Vec<HostSummary> {
             }),
         }
     }
-    let mut out: Vec<HostSummary> = hosts.into_values().collect();
-    for h in &mut out {
-        h.transports.sort_unstable();
-        h.peers.sort_by_key(|p| std::cmp::Reverse(p.bytes));
-        h.spans.sort_by_key(|s| std::cmp::Reverse(s.bytes));
-        h.spans.truncate(MAX_SPANS);
-        h.spans.sort_by_key(|s| s.first_seen);
+
+    pub fn finish(self) -> Vec<HostSummary> {
+        let mut out: Vec<HostSummary> = self.hosts.into_values().collect();
+        for h in &mut out {
+            h.transports.sort_unstable();
+            h.peers.sort_by_key(|p| std::cmp::Reverse(p.bytes));
+            h.spans.sort_by_key(|s| std::cmp::Reverse(s.bytes));
+            h.spans.truncate(MAX_SPANS);
+            h.spans.sort_by_key(|s| s.first_seen);
+        }
+        out.sort_by_key(|h| std::cmp::Reverse(h.bytes));
+        out
     }
-    out.sort_by_key(|h| std::cmp::Reverse(h.bytes));
-    out
 }

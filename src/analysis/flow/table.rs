@@ -215,7 +215,7 @@ impl FlowTable {
     /// All live flows in creation order.
     pub fn into_flows(self) -> Vec<Flow> {
         let mut flows: Vec<Flow> = self.flows.into_values().collect();
-        flows.sort_by_key(|f| f.seq);
+        flows.sort_unstable_by_key(|f| f.seq); // seq is unique: no stability needed
         flows
     }
 }

@@ -149,7 +149,7 @@ impl RecordTracker {
 
     pub fn stats(&self) -> RecordStats {
         let mut lengths = self.lengths.clone();
-        lengths.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        lengths.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         RecordStats {
             records: self.records,
             application_data_records: self.app_records,

@@ -45,3 +45,21 @@ fn overlapping_runs_of_one_source_read_back_whole() {
     let day = |d: &str| tsv::parse_day(d).unwrap();
     assert_eq!(runs, vec![(day("2024-02-27"), day("2025-03-03"))]);
 }
+
+/// capture_chunks: a gzip stream whose header is corrupt (compression method 0) was reported at
+/// an offset that depended on how the bytes were chunked, and as an offset into the
+/// decompressed stream although it is one into the file.
+#[test]
+fn a_corrupt_gzip_header_is_reported_the_same_however_chunked() {
+    let mut data = vec![0x1f, 0x8b, 0x00, 0x04];
+    data.resize(81, 0);
+    let errors: Vec<_> = [1, 8, 13, 81]
+        .into_iter()
+        .map(|chunk| support::analyze_chunked("fuzz", &data, chunk).error.expect("a corrupt gzip header is an error"))
+        .collect();
+    for e in &errors {
+        assert_eq!(e, &errors[0]);
+    }
+    assert_eq!((errors[0].offset, errors[0].in_decompressed), (0, false), "{:?}", errors[0]);
+    assert!(errors[0].message.contains("gzip data is corrupt"), "{}", errors[0].message);
+}

@@ -132,7 +132,9 @@ impl Analyzer {
         let stages = &mut self.stages;
         match &mut self.input {
             Input::Plain => stages.feed(chunk),
-            Input::Gzip(gz) => gz.push(chunk, &mut |out| stages.feed(out)).map_err(mark_decompressed),
+            // Framing errors are offsets into the decompressed stream; the inflater's own are
+            // offsets into the file.
+            Input::Gzip(gz) => gz.push(chunk, &mut |out| stages.feed(out).map_err(mark_decompressed)),
             Input::Sniffing(prefix) => {
                 prefix.extend_from_slice(chunk);
                 if prefix.len() < 2 {
@@ -162,7 +164,7 @@ impl Analyzer {
             let result = match &mut self.input {
                 Input::Sniffing(prefix) => stages.feed(&std::mem::take(prefix)),
                 Input::Plain => Ok(()),
-                Input::Gzip(gz) => gz.finish(&mut |out| stages.feed(out)).map_err(mark_decompressed),
+                Input::Gzip(gz) => gz.finish(&mut |out| stages.feed(out).map_err(mark_decompressed)),
             };
             self.error = result.err();
         }

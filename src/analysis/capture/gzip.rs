@@ -17,6 +17,10 @@ pub fn is_gzip(prefix: &[u8]) -> bool {
 
 pub struct GzipStream {
     decoder: MultiGzDecoder<Vec<u8>>,
+    /// Compressed bytes waiting for a whole step: the inflater is handed the same steps however
+    /// the input was chunked, so where it fails (and what it said before) is the same too.
+    step: Vec<u8>,
+    /// Compressed bytes handed to the inflater so far.
     consumed: u64,
 }
 
@@ -28,30 +32,57 @@ impl Default for GzipStream {
 
 impl GzipStream {
     pub fn new() -> Self {
-        GzipStream { decoder: MultiGzDecoder::new(Vec::new()), consumed: 0 }
+        GzipStream { decoder: MultiGzDecoder::new(Vec::new()), step: Vec::with_capacity(STEP), consumed: 0 }
     }
 
-    /// Inflates `chunk`, handing decompressed bytes to `sink` a step at a time.
+    /// Inflates `chunk`, handing decompressed bytes to `sink` a step at a time. Errors of the
+    /// compressed data carry its offset in the file; the sink's errors are its own.
     pub fn push(
         &mut self,
-        chunk: &[u8],
+        mut chunk: &[u8],
         sink: &mut dyn FnMut(&[u8]) -> Result<(), CaptureError>,
     ) -> Result<(), CaptureError> {
-        for step in chunk.chunks(STEP) {
-            self.decoder.write_all(step).map_err(|e| self.error(e))?;
-            self.consumed += step.len() as u64;
-            let out = std::mem::take(self.decoder.get_mut());
-            sink(&out)?;
-            // Hand the allocation back so steady-state inflating does not reallocate.
-            let mut out = out;
-            out.clear();
-            *self.decoder.get_mut() = out;
+        while !chunk.is_empty() {
+            let (now, rest) = chunk.split_at((STEP - self.step.len()).min(chunk.len()));
+            chunk = rest;
+            if self.step.is_empty() && now.len() == STEP {
+                self.inflate(now, sink)?;
+            } else {
+                self.step.extend_from_slice(now);
+                if self.step.len() == STEP {
+                    let step = std::mem::take(&mut self.step);
+                    let result = self.inflate(&step, sink);
+                    self.step = step;
+                    self.step.clear();
+                    result?;
+                }
+            }
         }
+        Ok(())
+    }
+
+    fn inflate(
+        &mut self,
+        step: &[u8],
+        sink: &mut dyn FnMut(&[u8]) -> Result<(), CaptureError>,
+    ) -> Result<(), CaptureError> {
+        self.decoder.write_all(step).map_err(|e| self.error(e))?;
+        self.consumed += step.len() as u64;
+        let out = std::mem::take(self.decoder.get_mut());
+        sink(&out)?;
+        // Hand the allocation back so steady-state inflating does not reallocate.
+        let mut out = out;
+        out.clear();
+        *self.decoder.get_mut() = out;
         Ok(())
     }
 
     /// Flushes the end of the stream; an error means the compressed data was cut short.
     pub fn finish(&mut self, sink: &mut dyn FnMut(&[u8]) -> Result<(), CaptureError>) -> Result<(), CaptureError> {
+        let last = std::mem::take(&mut self.step);
+        if !last.is_empty() {
+            self.inflate(&last, sink)?;
+        }
         let result = self.decoder.try_finish();
         let out = std::mem::take(self.decoder.get_mut());
         sink(&out)?;
@@ -64,10 +95,15 @@ impl GzipStream {
         })
     }
 
+    /// The inflater rejected the step starting at `consumed`: the offset names that step of the
+    /// compressed file (the inflater does not say which byte within it).
     fn error(&self, e: std::io::Error) -> CaptureError {
         CaptureError::new(
             self.consumed,
-            format!("the gzip data is corrupt ({e}); every packet before this point was analysed"),
+            format!(
+                "the gzip data is corrupt ({e}) in the {STEP} compressed bytes from this offset; every packet \
+                 before it was analysed"
+            ),
         )
     }
 }

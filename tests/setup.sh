@@ -17,6 +17,8 @@ missing=()
 if [ "$mode" = all ]; then
 command -v tshark >/dev/null || missing+=(tshark)
 command -v capinfos >/dev/null || missing+=(wireshark-common)
+# The printed report is checked page by page (pdftotext, pdftoppm).
+command -v pdftotext >/dev/null || missing+=(poppler-utils)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
 [ -x /usr/bin/time ] || missing+=(time)
@@ -58,8 +60,10 @@ if [ "$mode" = all ]; then
 fi
 
 # npm tools, pinned in package-lock.json: wasm-opt (binaryen 132; Debian's 108 cannot read
-# wasm-bindgen's output) and playwright-core (drives the system Chromium; downloads nothing).
-if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_modules/playwright-core ]; then
+# wasm-bindgen's output), playwright-core (drives the system Chromium; downloads nothing) and
+# axe-core (the accessibility checks).
+if [ ! -x tests/e2e/node_modules/.bin/wasm-opt ] || [ ! -d tests/e2e/node_modules/playwright-core ] \
+   || [ ! -d tests/e2e/node_modules/axe-core ]; then
   (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 cargo fetch --quiet

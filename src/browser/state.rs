@@ -46,19 +46,78 @@ impl Job {
 pub struct FlowFilter {
     /// Free text matched against client, server and protocol.
     pub text: String,
-    /// `all`, `tor` (any Tor verdict) or one verdict value.
+    /// `all`, `tor` (any Tor verdict) or one verdict value; empty until the user picks: then
+    /// `tor` when the capture has Tor flows, `all` otherwise (`verdict_shown`).
     pub verdict: String,
     pub proto: String,
     pub sort: FlowSort,
     pub page: usize,
+    /// Times in the browser's time zone instead of UTC.
+    pub local_time: bool,
+    /// Only flows active in this window (seconds since the epoch), from the timeline's brush.
+    pub window: Option<(f64, f64)>,
+}
+
+/// A column of the flow table and the direction it is sorted in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlowSort {
+    pub column: FlowColumn,
+    pub descending: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum FlowSort {
+pub enum FlowColumn {
     #[default]
     Start,
-    BytesDesc,
-    PacketsDesc,
+    Verdict,
+    Proto,
+    Client,
+    Server,
+    Packets,
+    Bytes,
+    Duration,
+}
+
+/// The verdict filter in force: the user's choice, or Tor-only when the capture has Tor flows.
+pub fn verdict_shown<'a>(report: &Value, filter: &'a FlowFilter) -> &'a str {
+    match filter.verdict.as_str() {
+        "" if tor_flow_count(report) > 0 => "tor",
+        "" => "all",
+        v => v,
+    }
+}
+
+/// Seconds since the epoch of a report time (RFC 3339, UTC), its fraction kept.
+pub fn report_seconds(t: &str) -> Option<f64> {
+    let whole = crate::analysis::time::Timestamp::parse_utc(t)?.secs() as f64;
+    let frac = t.get(19..).map(|f| f.trim_end_matches('Z')).filter(|f| f.starts_with('.'));
+    Some(whole + frac.and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0))
+}
+
+/// `2019-11-02 14:53:22`: a time to the second, shifted `offset_minutes` east of UTC.
+pub fn clock(seconds: f64, offset_minutes: i64) -> String {
+    let t = crate::analysis::time::Timestamp::from_parts(seconds.floor() as i64 + offset_minutes * 60, 0);
+    let text = t.to_rfc3339();
+    text.get(..19).unwrap_or(&text).replace('T', " ")
+}
+
+/// An address as 16 bytes (IPv4 mapped into IPv6), so that addresses sort numerically.
+fn ip_key(ip: std::net::IpAddr) -> [u8; 16] {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        std::net::IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// Whole microseconds of a time in seconds: a key that sorts like the time.
+fn micros(seconds: f64) -> i64 {
+    (seconds * 1e6) as i64
+}
+
+/// A flow's start and end, seconds since the epoch.
+fn flow_times(f: &Value) -> (f64, f64) {
+    let at = |k: &str| f[k].as_str().and_then(report_seconds).unwrap_or(0.0);
+    (at("first_seen"), at("last_seen"))
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -181,6 +240,8 @@ impl AppState {
             Action::Select(id) => {
                 s.selected = Some(id);
                 s.filter.page = 0;
+                // A time window is one capture's.
+                s.filter.window = None;
             }
             Action::Filter(f) => s.filter = f,
             Action::Reopen { name, size, json } => {
@@ -248,12 +309,13 @@ fn done_status(json: &str, elapsed_ms: f64) -> JobStatus {
 pub fn filtered_flows<'a>(report: &'a Value, filter: &FlowFilter) -> Vec<&'a Value> {
     let flows = report["flows"].as_array().map(Vec::as_slice).unwrap_or_default();
     let text = filter.text.trim().to_lowercase();
+    let verdict_filter = verdict_shown(report, filter);
     let mut out: Vec<&Value> = flows
         .iter()
         .filter(|f| {
             let verdict = f["verdict"].as_str().unwrap_or("none");
-            let verdict_ok = match filter.verdict.as_str() {
-                "" | "all" => true,
+            let verdict_ok = match verdict_filter {
+                "all" => true,
                 "tor" => verdict != "none",
                 v => verdict == v,
             };
@@ -262,13 +324,39 @@ pub fn filtered_flows<'a>(report: &'a Value, filter: &FlowFilter) -> Vec<&'a Val
                 || [&f["client"], &f["server"], &f["proto"], &f["verdict"]]
                     .iter()
                     .any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&text)));
-            verdict_ok && proto_ok && text_ok
+            // A flow is in the window when it was active at any moment of it.
+            let window_ok = filter.window.is_none_or(|(from, to)| {
+                let (first, last) = flow_times(f);
+                first <= to && last >= from
+            });
+            verdict_ok && proto_ok && text_ok && window_ok
         })
         .collect();
-    match filter.sort {
-        FlowSort::Start => {}
-        FlowSort::BytesDesc => out.sort_by_key(|f| std::cmp::Reverse(f["bytes"].as_u64().unwrap_or(0))),
-        FlowSort::PacketsDesc => out.sort_by_key(|f| std::cmp::Reverse(f["packets"].as_u64().unwrap_or(0))),
+    // One key type for every column (a number, then text), so the page's wasm carries one sort.
+    let text = |f: &Value, k: &str| f[k].as_str().unwrap_or("").to_string();
+    let number = |f: &Value, k: &str| f[k].as_u64().map_or(0, |n| n as i64);
+    let endpoint = |f: &Value, k: &str| match f[k].as_str().and_then(|s| s.parse::<std::net::SocketAddr>().ok()) {
+        Some(a) => (i64::from(a.port()), ip_key(a.ip()).iter().map(|b| format!("{b:02x}")).collect()),
+        None => (0, text(f, k)),
+    };
+    out.sort_by_cached_key(|f| -> (String, i64, String) {
+        let (first, last) = flow_times(f);
+        match filter.sort.column {
+            FlowColumn::Start => (String::new(), micros(first), String::new()),
+            FlowColumn::Verdict => (text(f, "verdict"), 0, text(f, "confidence")),
+            FlowColumn::Proto => (text(f, "proto"), 0, String::new()),
+            FlowColumn::Client | FlowColumn::Server => {
+                let (port, ip) =
+                    endpoint(f, if filter.sort.column == FlowColumn::Client { "client" } else { "server" });
+                (ip, port, String::new())
+            }
+            FlowColumn::Packets => (String::new(), number(f, "packets"), String::new()),
+            FlowColumn::Bytes => (String::new(), number(f, "bytes"), String::new()),
+            FlowColumn::Duration => (String::new(), micros(last - first), String::new()),
+        }
+    });
+    if filter.sort.descending {
+        out.reverse();
     }
     out
 }
@@ -399,11 +487,31 @@ mod tests {
         ]});
         let f = FlowFilter { verdict: "tor".into(), ..Default::default() };
         assert_eq!(filtered_flows(&report, &f).len(), 1);
-        let f = FlowFilter { sort: FlowSort::BytesDesc, ..Default::default() };
-        let bytes: Vec<u64> = filtered_flows(&report, &f).iter().map(|f| f["bytes"].as_u64().unwrap()).collect();
+        let f = FlowFilter { verdict: "all".into(), ..Default::default() };
+        let sort = FlowSort { column: FlowColumn::Bytes, descending: true };
+        let bytes: Vec<u64> = filtered_flows(&report, &FlowFilter { sort, ..f.clone() })
+            .iter()
+            .map(|f| f["bytes"].as_u64().unwrap())
+            .collect();
         assert_eq!(bytes, vec![30, 20, 10]);
-        let f = FlowFilter { text: "8.8.8".into(), ..Default::default() };
+        let sort = FlowSort { column: FlowColumn::Server, descending: false };
+        let servers: Vec<&str> = filtered_flows(&report, &FlowFilter { sort, ..f.clone() })
+            .iter()
+            .map(|f| f["server"].as_str().unwrap())
+            .collect();
+        assert_eq!(servers, vec!["1.2.3.4:443", "5.6.7.8:9001", "8.8.8.8:53"]);
+        let clients: Vec<&str> = filtered_flows(
+            &report,
+            &FlowFilter { sort: FlowSort { column: FlowColumn::Client, descending: true }, ..f.clone() },
+        )
+        .iter()
+        .map(|f| f["client"].as_str().unwrap())
+        .collect();
+        assert_eq!(clients, vec!["10.0.0.2:53", "10.0.0.1:5001", "10.0.0.1:5000"]);
+        let f = FlowFilter { text: "8.8.8".into(), verdict: "all".into(), ..Default::default() };
         assert_eq!(filtered_flows(&report, &f).len(), 1);
+        // Until the user picks, a capture with Tor flows shows them only.
+        assert_eq!(filtered_flows(&report, &FlowFilter::default()).len(), 1);
         assert_eq!(tor_flow_count(&report), 1);
     }
 
@@ -430,5 +538,28 @@ mod tests {
         let v: Value = serde_json::from_str(&export_json(&s.jobs)).unwrap();
         assert_eq!(v["schema"], "torsift.report/1");
         assert_eq!(v["captures"].as_array().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn times_and_windows() {
+        let t = report_seconds("2019-11-02T14:53:22.250000Z").unwrap();
+        assert_eq!(t.fract(), 0.25);
+        assert_eq!(clock(t, 0), "2019-11-02 14:53:22");
+        assert_eq!(clock(t, 60), "2019-11-02 15:53:22");
+        assert_eq!(clock(t, -900), "2019-11-01 23:53:22");
+        let report: Value = serde_json::json!({"flows": [
+            {"client":"10.0.0.1:1","server":"1.1.1.1:443","verdict":"none",
+             "first_seen":"2020-01-01T00:00:00.000000Z","last_seen":"2020-01-01T00:00:10.000000Z"},
+            {"client":"10.0.0.1:2","server":"1.1.1.1:443","verdict":"none",
+             "first_seen":"2020-01-01T00:00:20.000000Z","last_seen":"2020-01-01T00:00:30.000000Z"}
+        ]});
+        let start = report_seconds("2020-01-01T00:00:00Z").unwrap();
+        let window = |from: f64, to: f64| {
+            let f = FlowFilter { window: Some((start + from, start + to)), ..Default::default() };
+            filtered_flows(&report, &f).iter().map(|f| f["client"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(window(5.0, 6.0), vec!["10.0.0.1:1"]);
+        assert_eq!(window(9.0, 21.0).len(), 2);
+        assert!(window(11.0, 19.0).is_empty());
     }
 }

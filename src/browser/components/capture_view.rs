@@ -1,6 +1,6 @@
 //! One capture: the answer first (verdict banner), then the facts of the file.
 
-use super::format::{human_bytes, s, thousands, u};
+use super::format::{human_bytes, s, thousands, u, when};
 use crate::browser::state::tor_flow_count;
 use serde_json::Value;
 use std::rc::Rc;
@@ -52,8 +52,8 @@ pub fn capture_detail(props: &DetailProps) -> Html {
         .find(|c| r["flows"].as_array().is_some_and(|f| f.iter().any(|f| f["confidence"] == *c)))
         .unwrap_or("low");
     let tor_bytes: u64 = hosts.iter().map(|h| u(&h["bytes"])).sum();
-    let first = hosts.iter().filter_map(|h| h["first_seen"].as_str()).min().unwrap_or("").to_string();
-    let last = hosts.iter().filter_map(|h| h["last_seen"].as_str()).max().unwrap_or("").to_string();
+    let first = when(hosts.iter().filter_map(|h| h["first_seen"].as_str()).min().unwrap_or(""));
+    let last = when(hosts.iter().filter_map(|h| h["last_seen"].as_str()).max().unwrap_or(""));
     let banner = if tor > 0 {
         html! { <div class="banner tor" role="status" data-testid="verdict-banner" data-verdict="tor">
             <strong>{ format!("Tor seen: {tor} flow(s) from {} host(s)", hosts.len()) }</strong>
@@ -76,8 +76,8 @@ pub fn capture_detail(props: &DetailProps) -> Html {
                 <dt>{ "Format" }</dt><dd>{ s(&r["format"]) }</dd>
                 <dt>{ "Packets" }</dt><dd>{ thousands(u(&r["packets"])) }</dd>
                 <dt>{ "Bytes on wire" }</dt><dd>{ human_bytes(u(&r["bytes"])) }</dd>
-                <dt>{ "First packet" }</dt><dd>{ s(&r["first_seen"]) }</dd>
-                <dt>{ "Last packet" }</dt><dd>{ s(&r["last_seen"]) }</dd>
+                <dt>{ "First packet" }</dt><dd title={s(&r["first_seen"])}>{ when(&s(&r["first_seen"])) }</dd>
+                <dt>{ "Last packet" }</dt><dd title={s(&r["last_seen"])}>{ when(&s(&r["last_seen"])) }</dd>
                 <dt>{ "Link types" }</dt>
                 <dd>{ for link_types.iter().map(|l| html!{
                     <span class={classes!("tag", (!l["decoded"].as_bool().unwrap_or(false)).then_some("warn"))}>

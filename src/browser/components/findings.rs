@@ -1,6 +1,6 @@
 //! Tor findings grouped by local host: when, how much, through which relays or bridges.
 
-use super::format::{human_bytes, s, thousands, u};
+use super::format::{human_bytes, s, thousands, u, when};
 use serde_json::Value;
 use std::rc::Rc;
 use yew::prelude::*;
@@ -31,7 +31,7 @@ fn host(h: &Value) -> Html {
         <article class="host" data-testid="host" data-host={s(&h["host"])}>
             <h3>{ s(&h["host"]) }</h3>
             <p class="numbers">
-                { format!("{} flows · {} · {} → {}", thousands(u(&h["flows"])), human_bytes(u(&h["bytes"])), s(&h["first_seen"]), s(&h["last_seen"])) }
+                { format!("{} flows · {} · {} → {}", thousands(u(&h["flows"])), human_bytes(u(&h["bytes"])), when(&s(&h["first_seen"])), when(&s(&h["last_seen"]))) }
             </p>
             <p>{ for verdicts.iter().map(|(k, v)| html!{ <span class="tag">{ format!("{k}: {}", u(v)) }</span> }) }</p>
             if let Some(t) = h["transports"].as_array().filter(|t| !t.is_empty()) {

@@ -270,7 +270,7 @@ fn endpoint(text: &str, role: &str) -> Html {
     };
     html! {
         <td class="addr"><span class="endpoint" title={text.to_string()}>{ text.to_string() }</span>
-            <button class="copy" onclick={copy} aria-label={format!("copy {role} {text}")} title="copy">{ "⧉" }</button></td>
+            <button class="copy" onclick={copy} aria-label={format!("copy {role} {text}")}>{ "copy" }</button></td>
     }
 }
 

@@ -19,3 +19,12 @@ pub fn u(v: &serde_json::Value) -> u64 {
 pub fn s(v: &serde_json::Value) -> String {
     v.as_str().unwrap_or("").to_string()
 }
+
+/// A report time for people: `2026-11-26 10:30:50 UTC`, to the second (the exact time stays in
+/// the report and in the flow table's hover text).
+pub fn when(t: &str) -> String {
+    match crate::browser::state::report_seconds(t) {
+        Some(secs) => format!("{} UTC", crate::browser::state::clock(secs, 0)),
+        None => t.to_string(),
+    }
+}

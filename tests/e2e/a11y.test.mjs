@@ -52,6 +52,9 @@ test("axe-core: no serious or critical violation on five views, light and dark",
   await page.locator('[data-testid="capture-summary"][data-file="tor-02-client-fetch.pcapng"] button').click();
   await page.locator('[data-testid="flow-row"]:not([data-verdict="none"])').first().click();
   await page.waitForSelector('[data-testid="flow-detail"]');
+  // The first Tor host's evidence cards, opened, are part of this view.
+  await page.locator('[data-testid="host-evidence"] summary').first().click();
+  assert.ok(await page.locator('[data-testid="host-evidence"] [data-testid="evidence-card"]').count() > 0);
   found.push(...await checkView(page, "flow-detail"));
   await page.waitForSelector('[data-testid="history-item"]');
   await page.locator('[data-testid="history"]').scrollIntoViewIfNeeded();

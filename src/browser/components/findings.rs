@@ -13,18 +13,19 @@ pub struct Props {
 #[function_component(Findings)]
 pub fn findings(props: &Props) -> Html {
     let hosts = props.report["hosts"].as_array().cloned().unwrap_or_default();
+    let flows = props.report["flows"].as_array().map(Vec::as_slice).unwrap_or_default();
     if hosts.is_empty() {
         return html! {};
     }
     html! {
         <section class="findings" aria-label="Tor findings by host" data-testid="findings">
             <h2>{ "Who used Tor" }</h2>
-            { for hosts.iter().map(host) }
+            { for hosts.iter().map(|h| host(h, flows)) }
         </section>
     }
 }
 
-fn host(h: &Value) -> Html {
+fn host(h: &Value, flows: &[Value]) -> Html {
     let verdicts = h["verdicts"].as_object().cloned().unwrap_or_default();
     let peers = h["peers"].as_array().cloned().unwrap_or_default();
     html! {
@@ -38,6 +39,7 @@ fn host(h: &Value) -> Html {
                 <p data-testid="host-transports">{ "Pluggable transports: " }
                     { for t.iter().map(|name| html!{ <span class="tag transport">{ s(name) }</span> }) }</p>
             }
+            { host_evidence(h, flows) }
             <table>
                 <thead><tr><th>{ "peer (relay, bridge or exit)" }</th><th>{ "nickname" }</th><th>{ "fingerprint" }</th><th>{ "country" }</th>
                     <th class="num">{ "flows" }</th><th class="num">{ "bytes" }</th></tr></thead>
@@ -55,5 +57,30 @@ fn host(h: &Value) -> Html {
                 </tbody>
             </table>
         </article>
+    }
+}
+
+/// The evidence behind a host's Tor verdicts: a card per kind (as its first flow showed it),
+/// with how many of the host's Tor flows showed that kind.
+fn host_evidence(h: &Value, flows: &[Value]) -> Html {
+    let host = h["host"].as_str().unwrap_or("");
+    let mut kinds: Vec<(&Value, u64)> = Vec::new();
+    for f in flows.iter().filter(|f| f["verdict"] != "none" && super::timeline::local_host(f) == host) {
+        for e in f["evidence"].as_array().into_iter().flatten() {
+            match kinds.iter_mut().find(|(k, _)| k["kind"] == e["kind"]) {
+                Some((_, n)) => *n += 1,
+                None => kinds.push((e, 1)),
+            }
+        }
+    }
+    html! {
+        <details class="host-evidence" data-testid="host-evidence">
+            <summary>{ format!("Evidence: {} kinds", kinds.len()) }</summary>
+            <div class="cards">
+                { for kinds.iter().map(|(e, n)| html!{
+                    <div>{ super::evidence_card::card(e) }<p class="numbers">{ format!("in {n} of its Tor flows") }</p></div>
+                }) }
+            </div>
+        </details>
     }
 }

@@ -52,7 +52,7 @@ fn confidence_level(c: &Value) -> u8 {
 
 /// The local host of a flow: the client, except for `tor-exit` flows (an exit reaching a local
 /// server), as in the report's `hosts`.
-fn local_host(f: &Value) -> &str {
+pub(super) fn local_host(f: &Value) -> &str {
     let end = if f["verdict"] == "tor-exit" { &f["server"] } else { &f["client"] };
     let text = end.as_str().unwrap_or("");
     // `1.2.3.4:80` or `[2001:db8::1]:80`: the address is everything before the last colon.

@@ -120,17 +120,17 @@ pub fn next_record(
             ))
         }
     };
-    Ok(emit(state, &record, buf.len() - rest.len(), interfaces, frames, on_frame))
+    emit(state, &record, interfaces, frames, on_frame);
+    Ok(buf.len() - rest.len())
 }
 
 fn emit(
     state: &PcapState,
     record: &LegacyPcapBlock<'_>,
-    consumed: usize,
     interfaces: &mut [Interface],
     frames: &mut u64,
     on_frame: &mut dyn FnMut(Frame<'_>),
-) -> usize {
+) {
     let (secs, frac) = (i64::from(record.ts_sec), i64::from(record.ts_usec));
     let ts = match state.resolution {
         TsResolution::Decimal(9) => Timestamp::from_parts(secs, frac),
@@ -142,10 +142,9 @@ fn emit(
         let link_type = iface.link_type;
         on_frame(Frame { number: *frames, interface: 0, link_type, ts, data: record.data, orig_len: record.origlen });
     }
-    consumed
 }
 
-pub(super) fn describe(e: &PcapError<&[u8]>) -> String {
+fn describe(e: &PcapError<&[u8]>) -> String {
     match e {
         PcapError::NomError(_, kind) => format!("pcap-parser rejected it ({kind:?})"),
         other => format!("pcap-parser rejected it ({other})"),

@@ -52,11 +52,8 @@ impl Decoder {
                 format!("IPv4 total length {total} is shorter than its {ihl}-byte header")
             });
         }
-        let declared_end = if total == 0 { d.len() } else { total };
         let payload = ip.payload();
-        // The length the header declares, whatever the snap length left of it; an
-        // authentication header etherparse stepped over is not payload.
-        let wire_len = declared_end.saturating_sub(offset_in(d, payload.payload)) as u32;
+        let wire_len = wire_len(d, if total == 0 { d.len() } else { total }, payload.payload);
         let info = IpInfo {
             src: IpAddr::V4(header.source_addr()),
             dst: IpAddr::V4(header.destination_addr()),
@@ -97,25 +94,27 @@ impl Decoder {
         let header = ip.header();
         let plen = usize::from(header.payload_length());
         // Payload length 0 means a jumbogram (or offload): the packet runs to the frame's end.
-        let declared_end = if plen == 0 { d.len() } else { 40 + plen };
         let payload = ip.payload();
-        let wire_len = declared_end.saturating_sub(offset_in(d, payload.payload)) as u32;
+        let wire_len = wire_len(d, if plen == 0 { d.len() } else { 40 + plen }, payload.payload);
         let info = IpInfo {
             src: IpAddr::V6(header.source_addr()),
             dst: IpAddr::V6(header.destination_addr()),
             proto: payload.ip_number.0,
         };
-        let fragment = ip.extensions().clone().into_iter().find_map(|ext| match ext {
-            Ipv6ExtensionSlice::Fragment(f) => Some(f),
-            _ => None,
+        // etherparse says whether a fragment header fragments the payload; only then is it looked up.
+        let fragment = payload.fragmented.then(|| {
+            ip.extensions().clone().into_iter().find_map(|ext| match ext {
+                Ipv6ExtensionSlice::Fragment(f) if f.is_fragmenting_payload() => Some(f),
+                _ => None,
+            })
         });
-        match fragment {
-            Some(f) if f.is_fragmenting_payload() => {
+        match fragment.flatten() {
+            Some(f) => {
                 let key = FragmentKey::new(info.src, info.dst, f.identification(), 0);
                 let offset = u32::from(f.fragment_offset().byte_offset());
                 self.fragment(ctx, key, info, offset, f.more_fragments(), payload.payload, wire_len, ts, out)
             }
-            _ => self.transport(ctx, info, payload.payload, wire_len, ts, out),
+            None => self.transport(ctx, info, payload.payload, wire_len, ts, out),
         }
     }
 
@@ -275,7 +274,10 @@ impl Decoder {
     }
 }
 
-/// Where `inner`, a subslice etherparse returned, starts in `outer`.
-fn offset_in(outer: &[u8], inner: &[u8]) -> usize {
-    (inner.as_ptr() as usize).saturating_sub(outer.as_ptr() as usize)
+/// The payload length the IP header declares (`declared_end`, counted from the start of the IP
+/// header `d`), whatever the snap length left of it: from where etherparse's `payload` subslice
+/// starts, so an authentication header it stepped over is not counted.
+fn wire_len(d: &[u8], declared_end: usize, payload: &[u8]) -> u32 {
+    let start = (payload.as_ptr() as usize).saturating_sub(d.as_ptr() as usize);
+    declared_end.saturating_sub(start) as u32
 }

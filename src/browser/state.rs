@@ -333,18 +333,18 @@ pub fn filtered_flows<'a>(report: &'a Value, filter: &FlowFilter) -> Vec<&'a Val
         })
         .collect();
     // One key type for every column (a number, then text), so the page's wasm carries one sort.
-    let text = |f: &Value, k: &str| f[k].as_str().unwrap_or("").to_string();
+    // Times are parsed only for the columns that sort by them.
+    let field = |f: &Value, k: &str| f[k].as_str().unwrap_or("").to_string();
     let number = |f: &Value, k: &str| f[k].as_u64().map_or(0, |n| n as i64);
     let endpoint = |f: &Value, k: &str| match f[k].as_str().and_then(|s| s.parse::<std::net::SocketAddr>().ok()) {
         Some(a) => (i64::from(a.port()), ip_key(a.ip()).iter().map(|b| format!("{b:02x}")).collect()),
-        None => (0, text(f, k)),
+        None => (0, field(f, k)),
     };
     out.sort_by_cached_key(|f| -> (String, i64, String) {
-        let (first, last) = flow_times(f);
         match filter.sort.column {
-            FlowColumn::Start => (String::new(), micros(first), String::new()),
-            FlowColumn::Verdict => (text(f, "verdict"), 0, text(f, "confidence")),
-            FlowColumn::Proto => (text(f, "proto"), 0, String::new()),
+            FlowColumn::Start => (String::new(), micros(flow_times(f).0), String::new()),
+            FlowColumn::Verdict => (field(f, "verdict"), 0, field(f, "confidence")),
+            FlowColumn::Proto => (field(f, "proto"), 0, String::new()),
             FlowColumn::Client | FlowColumn::Server => {
                 let (port, ip) =
                     endpoint(f, if filter.sort.column == FlowColumn::Client { "client" } else { "server" });
@@ -352,7 +352,10 @@ pub fn filtered_flows<'a>(report: &'a Value, filter: &FlowFilter) -> Vec<&'a Val
             }
             FlowColumn::Packets => (String::new(), number(f, "packets"), String::new()),
             FlowColumn::Bytes => (String::new(), number(f, "bytes"), String::new()),
-            FlowColumn::Duration => (String::new(), micros(last - first), String::new()),
+            FlowColumn::Duration => {
+                let (first, last) = flow_times(f);
+                (String::new(), micros(last - first), String::new())
+            }
         }
     });
     if filter.sort.descending {

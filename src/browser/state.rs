@@ -51,7 +51,6 @@ pub struct FlowFilter {
     pub verdict: String,
     pub proto: String,
     pub sort: FlowSort,
-    pub page: usize,
     /// Times in the browser's time zone instead of UTC.
     pub local_time: bool,
     /// Only flows active in this window (seconds since the epoch), from the timeline's brush.
@@ -178,9 +177,6 @@ pub enum Action {
     RelayListsLoaded(Vec<String>),
 }
 
-/// Rows per page of the flow table: enough to scan, few enough to render instantly at 100k flows.
-pub const FLOWS_PER_PAGE: usize = 100;
-
 impl AppState {
     pub fn apply(&self, action: Action) -> AppState {
         let mut s = self.clone();
@@ -239,7 +235,6 @@ impl AppState {
             }),
             Action::Select(id) => {
                 s.selected = Some(id);
-                s.filter.page = 0;
                 // A time window is one capture's.
                 s.filter.window = None;
             }

@@ -163,10 +163,71 @@ test("a Snowflake capture: transport per host, UDP flows' STUN and DTLS facts, a
   const dtls = expected.flows.find((f) => f.datagrams?.dtls_client_hello);
   const row = page.locator(`[data-testid="flow-row"][data-client="${dtls.client}"][data-server="${dtls.server}"]`);
   assert.equal(await row.getAttribute("data-verdict"), dtls.verdict);
-  await row.click();
+  await row.locator("td").first().click(); // anywhere but its copy buttons
   const facts = await page.textContent('[data-testid="flow-datagrams"]');
   assert.ok(facts.includes(dtls.datagrams.dtls_client_hello.ja4), facts);
   await page.screenshot({ path: path.join(artifacts, "snowflake.png"), fullPage: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a large flow table scrolls through every flow and moves by arrow keys", async () => {
+  const file = path.join(artifacts, "many-flows.pcap");
+  execFileSync(path.join(root, "target/release/torsift"), ["generate", "--packets", "24000", "--flows", "3000", "--payload", "64", "--seed", "7", file]);
+  const flows = cli([file]).captures[0].flows;
+  // The table's default order: by start time, ties in report order (a stable sort).
+  const want = [...flows].sort((a, b) => (a.first_seen < b.first_seen ? -1 : a.first_seen > b.first_seen ? 1 : 0));
+  const { page, errors } = await openPage(context, server.url);
+  await page.setInputFiles('[data-testid="file-input"]', [file]);
+  await waitFinished(page);
+  await page.selectOption('[data-testid="verdict-filter"]', "all");
+  assert.equal(await page.textContent('[data-testid="flow-count"]'), `${want.length.toLocaleString("en-US")} flows`);
+  assert.equal(await page.getAttribute(".table-scroll table", "aria-rowcount"), String(want.length + 1));
+  const drawn = async () => page.$$eval('[data-testid="flow-row"]', (rs) => rs.map((r) => [Number(r.getAttribute("aria-rowindex")), r.dataset.client, r.dataset.server]));
+  const check = (rows) => {
+    for (const [index, client, server] of rows) assert.deepEqual([client, server], [want[index - 2].client, want[index - 2].server], `row ${index}`);
+  };
+  let rows = await drawn();
+  assert.equal(rows.length, 100, "only a window of rows is in the page");
+  check(rows);
+  // Scrolled to the middle and to the end, the rows drawn are the flows at those places.
+  for (const to of [0.5, 1]) {
+    await page.$eval(".table-scroll", (el, to) => { el.scrollTop = (el.scrollHeight - el.clientHeight) * to; }, to);
+    // Until the window follows the scroll, only a spacer is in view.
+    await page.waitForFunction(() => {
+      const el = document.querySelector(".table-scroll"), view = el.getBoundingClientRect();
+      return [...el.querySelectorAll('[data-testid="flow-row"]')]
+        .filter((r) => { const b = r.getBoundingClientRect(); return b.bottom > view.top + 40 && b.top < view.bottom; }).length >= 5;
+    });
+    rows = await drawn();
+    assert.ok(rows.length <= 100);
+    check(rows);
+  }
+  assert.equal(rows.at(-1)[0], want.length + 1, "the last flow is reachable");
+  // Keyboard: from the first row, 60 × ArrowDown lands on the 61st flow (scrolled into view,
+  // the drawn window moving along), Enter opens it, ArrowUp goes back.
+  await page.$eval(".table-scroll", (el) => { el.scrollTop = 0; });
+  await page.waitForSelector('[data-testid="flow-row"][aria-rowindex="2"]');
+  await page.focus('[data-testid="flow-row"][aria-rowindex="2"] button.disclose');
+  // Each press moves the focus one row (a person types slower than a redraw: wait for it).
+  const press = async (key, row) => {
+    await page.keyboard.press(key);
+    const at = (row) => document.activeElement?.closest('[data-testid="flow-row"]')?.getAttribute("aria-rowindex") === row;
+    await page.waitForFunction(at, String(row), { timeout: 5000 }).catch(async () => {
+      const state = await page.evaluate(() => {
+        const drawn = [...document.querySelectorAll('[data-testid="flow-row"]')].map((r) => r.getAttribute("aria-rowindex"));
+        return `focus on ${document.activeElement?.tagName}.${document.activeElement?.className}, scrollTop ${document.querySelector(".table-scroll").scrollTop}, rows ${drawn[0]}–${drawn.at(-1)} drawn`;
+      });
+      assert.fail(`${key} should focus row ${row}: ${state}`);
+    });
+  };
+  for (let row = 3; row <= 62; row++) await press("ArrowDown", row);
+  assert.ok(await page.$eval(".table-scroll", (el) => el.scrollTop > 0), "the focused row was scrolled into view");
+  const client = await page.evaluate(() => document.activeElement.closest('[data-testid="flow-row"]').dataset.client);
+  assert.equal(client, want[60].client);
+  await page.keyboard.press("Enter");
+  await page.waitForSelector('[data-testid="flow-detail"]');
+  for (let row = 61; row >= 57; row--) await press("ArrowUp", row);
   assert.deepEqual(errors, []);
   await page.close();
 });

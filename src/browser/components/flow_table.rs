@@ -1,15 +1,15 @@
-//! The flow table: filter, sort by any column, paginate (fast at 100k+ flows: only one page of
-//! rows is rendered). Endpoints never wrap (monospace, cut with an ellipsis, whole on hover,
-//! copied with one click); times are UTC or local, with the offset from the capture's start.
+//! The flow table: filter, sort by any column, scroll through every flow (virtualised: only the
+//! rows around the visible ones are in the page, so 100k+ flows scroll as fast as ten), move
+//! between rows with the arrow keys. Endpoints never wrap (monospace, cut with an ellipsis, whole
+//! on hover, copied with one click); times are UTC or local, with the offset from the capture's
+//! start.
 
 use super::format::{duration_ms, s, thousands, u};
-use crate::browser::state::{
-    clock, filtered_flows, report_seconds, verdict_shown, FlowColumn, FlowFilter, FlowSort, FLOWS_PER_PAGE,
-};
+use crate::browser::state::{clock, filtered_flows, report_seconds, verdict_shown, FlowColumn, FlowFilter, FlowSort};
 use serde_json::Value;
 use std::rc::Rc;
 use wasm_bindgen::JsCast;
-use web_sys::{HtmlInputElement, HtmlSelectElement};
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
@@ -51,12 +51,107 @@ const COLUMNS: [(FlowColumn, &str, bool); 8] = [
     (FlowColumn::Duration, "duration", true),
 ];
 
+/// Rows in the page at once: a few screens' worth, so a capture of up to this many flows has
+/// every row in the page (and in print).
+const WINDOW_ROWS: usize = 100;
+/// Rows kept above the first visible one, so scrolling up shows rows already drawn.
+const LEAD_ROWS: usize = 30;
+/// The window moves in steps of this many rows: a small scroll does not redraw.
+const WINDOW_STEP: usize = 10;
+/// A row's height in CSS pixels until one is measured.
+const ROW_HEIGHT_GUESS: f64 = 33.0;
+
+/// The first row to draw when the table is scrolled `scroll_top` pixels down.
+fn window_start(scroll_top: f64, row_height: f64, rows: usize) -> usize {
+    let first_visible = (scroll_top / row_height.max(1.0)).max(0.0) as usize;
+    let start = first_visible.saturating_sub(LEAD_ROWS) / WINDOW_STEP * WINDOW_STEP;
+    start.min(rows.saturating_sub(WINDOW_ROWS).div_ceil(WINDOW_STEP) * WINDOW_STEP)
+}
+
 #[function_component(FlowTable)]
 pub fn flow_table(props: &Props) -> Html {
     let flows = filtered_flows(&props.report, &props.filter);
-    let pages = flows.len().div_ceil(FLOWS_PER_PAGE).max(1);
-    let page = props.filter.page.min(pages - 1);
-    let shown = flows.iter().skip(page * FLOWS_PER_PAGE).take(FLOWS_PER_PAGE);
+    let scroller = use_node_ref();
+    let start = use_state_eq(|| 0usize);
+    let row_height = use_state_eq(|| ROW_HEIGHT_GUESS);
+    // A new list (another capture, filter, sort or window) starts at its top.
+    {
+        let (scroller, start) = (scroller.clone(), start.clone());
+        let f = &props.filter;
+        let list = (
+            Rc::as_ptr(&props.report) as usize,
+            f.text.clone(),
+            f.verdict.clone(),
+            f.proto.clone(),
+            f.sort,
+            f.window.map(|(a, b)| (a.to_bits(), b.to_bits())),
+        );
+        use_effect_with(list, move |_| {
+            if let Some(el) = scroller.cast::<Element>() {
+                el.set_scroll_top(0);
+            }
+            start.set(0);
+        });
+    }
+    // Spacers stand in for the rows not drawn, at the height a drawn row has.
+    {
+        let (scroller, row_height) = (scroller.clone(), row_height.clone());
+        use_effect(move || {
+            let measured = scroller
+                .cast::<Element>()
+                .and_then(|el| el.query_selector("tr[data-testid=flow-row]").ok().flatten())
+                .and_then(|row| row.dyn_into::<HtmlElement>().ok())
+                .map(|row| f64::from(row.offset_height()))
+                .filter(|h| *h > 0.0);
+            if let Some(h) = measured {
+                row_height.set(h);
+            }
+        });
+    }
+    // The row whose button has the keyboard focus (its `aria-rowindex`): when the window moves,
+    // Yew re-inserts the rows it keeps, and a re-inserted element loses the focus; it is given back.
+    let focused_row = use_mut_ref(|| None::<String>);
+    {
+        let (scroller, focused_row) = (scroller.clone(), focused_row.clone());
+        use_effect(move || {
+            let document = gloo::utils::document();
+            let lost = document.active_element().is_none_or(|el| Some(el) == document.body().map(Element::from));
+            // Cloned out: focusing fires `focusin`, which writes the cell.
+            let index = focused_row.borrow().clone();
+            if let (true, Some(index), Some(table)) = (lost, index, scroller.cast::<Element>()) {
+                let selector = format!("tr[aria-rowindex=\"{index}\"] button.disclose");
+                if let Some(button) =
+                    table.query_selector(&selector).ok().flatten().and_then(|b| b.dyn_into::<HtmlElement>().ok())
+                {
+                    let _ = button.focus();
+                }
+            }
+        });
+    }
+    let on_focus = {
+        let focused_row = focused_row.clone();
+        Callback::from(move |e: FocusEvent| {
+            let row = e
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|el| el.closest("tr[data-testid=flow-row]").ok().flatten());
+            *focused_row.borrow_mut() = row.and_then(|r| r.get_attribute("aria-rowindex"));
+        })
+    };
+    let rows = flows.len();
+    let first = (*start).min(rows);
+    let end = (first + WINDOW_ROWS).min(rows);
+    let above = first as f64 * *row_height;
+    let below = (rows - end) as f64 * *row_height;
+    let on_scroll = {
+        let (start, row_height) = (start.clone(), *row_height);
+        Callback::from(move |e: Event| {
+            if let Some(el) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+                start.set(window_start(f64::from(el.scroll_top()), row_height, rows));
+            }
+        })
+    };
+    let base = props.report["flows"].as_array().map_or(0, |a| a.as_ptr() as usize);
     let f = props.filter.clone();
     let verdict = verdict_shown(&props.report, &f).to_string();
     let clock = Clock {
@@ -67,7 +162,7 @@ pub fn flow_table(props: &Props) -> Html {
         let (f, cb) = (f.clone(), props.on_filter.clone());
         Callback::from(move |e: InputEvent| {
             if let Some(input) = e.target().and_then(|t| t.dyn_into::<HtmlInputElement>().ok()) {
-                cb.emit(FlowFilter { text: input.value(), page: 0, ..f.clone() });
+                cb.emit(FlowFilter { text: input.value(), ..f.clone() });
             }
         })
     };
@@ -75,20 +170,16 @@ pub fn flow_table(props: &Props) -> Html {
         let (f, cb) = (f.clone(), props.on_filter.clone());
         Callback::from(move |e: Event| {
             if let Some(sel) = e.target().and_then(|t| t.dyn_into::<HtmlSelectElement>().ok()) {
-                cb.emit(apply(FlowFilter { page: 0, ..f.clone() }, sel.value()));
+                cb.emit(apply(f.clone(), sel.value()));
             }
         })
     };
     let on_verdict = select(|f, v| FlowFilter { verdict: v, ..f });
     let on_proto = select(|f, v| FlowFilter { proto: v, ..f });
     let on_zone = select(|f, v| FlowFilter { local_time: v == "local", ..f });
-    let go = |to: usize| {
-        let (f, cb) = (f.clone(), props.on_filter.clone());
-        Callback::from(move |_| cb.emit(FlowFilter { page: to, ..f.clone() }))
-    };
     let clear_window = {
         let (f, cb) = (f.clone(), props.on_filter.clone());
-        Callback::from(move |_| cb.emit(FlowFilter { window: None, page: 0, ..f.clone() }))
+        Callback::from(move |_| cb.emit(FlowFilter { window: None, ..f.clone() }))
     };
     let header = |(column, label, numeric): (FlowColumn, &'static str, bool)| {
         let sorted = f.sort.column == column;
@@ -96,7 +187,7 @@ pub fn flow_table(props: &Props) -> Html {
         let next = FlowSort { column, descending: if sorted { !f.sort.descending } else { numeric } };
         let onclick = {
             let (f, cb) = (f.clone(), props.on_filter.clone());
-            Callback::from(move |_| cb.emit(FlowFilter { sort: next, page: 0, ..f.clone() }))
+            Callback::from(move |_| cb.emit(FlowFilter { sort: next, ..f.clone() }))
         };
         let aria_sort = match (sorted, f.sort.descending) {
             (false, _) => "none",
@@ -139,25 +230,60 @@ pub fn flow_table(props: &Props) -> Html {
                 }
                 <span class="numbers" data-testid="flow-count" role="status">{ format!("{} flows", thousands(flows.len() as u64)) }</span>
             </div>
-            <div class="table-scroll">
-                <table>
-                    <thead><tr>
+            <div class="table-scroll" ref={scroller} onscroll={on_scroll}>
+                <table aria-rowcount={(rows + 1).to_string()}>
+                    <thead><tr aria-rowindex="1">
                         { for COLUMNS.into_iter().map(header) }
                         <th>{ "evidence" }</th>
                     </tr></thead>
-                    <tbody>
-                        { for shown.map(|flow| html!{ <FlowRow flow={(*flow).clone()} {clock} /> }) }
+                    <tbody onkeydown={Callback::from(move_between_rows)} onfocusin={on_focus}>
+                        { spacer(above) }
+                        { for flows[first..end].iter().zip(first..).map(|(flow, i)| {
+                            // The flow's place in the report: unique and stable while the report is.
+                            let key = (*flow as *const Value as usize - base) / std::mem::size_of::<Value>();
+                            html!{ <FlowRow {key} flow={(*flow).clone()} {clock} row={i + 2} /> }
+                        }) }
+                        { spacer(below) }
                     </tbody>
                 </table>
             </div>
-            if pages > 1 {
-                <nav class="pager" aria-label="pages">
-                    <button class="secondary" disabled={page == 0} onclick={go(page.saturating_sub(1))}>{ "‹ previous" }</button>
-                    <span>{ format!("page {} of {}", page + 1, pages) }</span>
-                    <button class="secondary" disabled={page + 1 >= pages} onclick={go(page + 1)}>{ "next ›" }</button>
-                </nav>
-            }
         </section>
+    }
+}
+
+/// The height of the rows not drawn, as an SVG's height: the page's CSP forbids style attributes.
+/// Always there, even at 0 px: the drawn rows keep their place among the tbody's children, so
+/// Yew moves them rather than rebuilding them (which would drop the keyboard focus).
+fn spacer(height: f64) -> Html {
+    html! {
+        <tr class="spacer" aria-hidden="true"><td colspan="9"><svg width="1" height={format!("{height:.0}")}></svg></td></tr>
+    }
+}
+
+/// ArrowDown / ArrowUp move the focus to the next or previous flow's disclosure button (Enter
+/// or Space opens it); focusing scrolls the row into view, which moves the drawn window along.
+fn move_between_rows(e: KeyboardEvent) {
+    let down = match e.key().as_str() {
+        "ArrowDown" => true,
+        "ArrowUp" => false,
+        _ => return,
+    };
+    let row = e
+        .target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .and_then(|el| el.closest("tr[data-testid=flow-row]").ok().flatten());
+    let mut next = row.and_then(|r| if down { r.next_element_sibling() } else { r.previous_element_sibling() });
+    while let Some(el) = next {
+        if el.get_attribute("data-testid").as_deref() == Some("flow-row") {
+            if let Some(button) =
+                el.query_selector("button.disclose").ok().flatten().and_then(|b| b.dyn_into::<HtmlElement>().ok())
+            {
+                e.prevent_default();
+                let _ = button.focus();
+            }
+            return;
+        }
+        next = if down { el.next_element_sibling() } else { el.previous_element_sibling() };
     }
 }
 
@@ -166,6 +292,8 @@ pub fn flow_table(props: &Props) -> Html {
 struct RowProps {
     flow: Value,
     clock: Clock,
+    /// The row's place in the whole table (1 is the header), for screen readers.
+    row: usize,
 }
 
 #[function_component(FlowRow)]
@@ -177,7 +305,7 @@ fn flow_row(props: &RowProps) -> Html {
     };
     html! {
         <>
-            { row(&props.flow, props.clock, toggle, *open) }
+            { row(&props.flow, props.clock, toggle, *open, props.row) }
             if *open {
                 <tr class="detail" data-testid="flow-detail"><td colspan="9">{ detail(&props.flow) }</td></tr>
             }
@@ -228,7 +356,7 @@ fn detail(flow: &Value) -> Html {
     }
 }
 
-fn row(flow: &Value, clock: Clock, on_toggle: Callback<MouseEvent>, open: bool) -> Html {
+fn row(flow: &Value, clock: Clock, on_toggle: Callback<MouseEvent>, open: bool, index: usize) -> Html {
     let verdict = flow["verdict"].as_str().unwrap_or("none").to_string();
     let explanation = flow["explanation"].as_str().unwrap_or("").to_string();
     // A UDP flow without a verdict still says what its datagrams were (STUN, a DTLS handshake).
@@ -239,7 +367,7 @@ fn row(flow: &Value, clock: Clock, on_toggle: Callback<MouseEvent>, open: bool) 
     // The row opens on a click anywhere; the disclosure button is its keyboard and screen-reader
     // handle (a click on it reaches the row).
     html! {
-        <tr data-testid="flow-row" onclick={on_toggle} data-verdict={verdict.clone()} data-client={client.clone()} data-server={server.clone()}
+        <tr data-testid="flow-row" aria-rowindex={index.to_string()} onclick={on_toggle} data-verdict={verdict.clone()} data-client={client.clone()} data-server={server.clone()}
             class={classes!((verdict != "none").then_some("tor"))}>
             <td class="nowrap"><button class="disclose" aria-expanded={open.to_string()}
                     aria-label={format!("details of {client} to {server}")}>{ if open { "▾" } else { "▸" } }</button>
@@ -253,7 +381,7 @@ fn row(flow: &Value, clock: Clock, on_toggle: Callback<MouseEvent>, open: bool) 
             <td class="nowrap"><time datetime={s(&flow["first_seen"])} title={s(&flow["first_seen"])}>{ clock.show(first) }</time>
                 <small class="numbers">{ format!(" +{}", duration_ms((first - clock.start) * 1000.0)) }</small></td>
             <td class="num nowrap">{ duration_ms((last - first) * 1000.0) }</td>
-            <td class="evidence">{ explanation }</td>
+            <td class="evidence"><span class="clip" title={explanation.clone()}>{ explanation }</span></td>
         </tr>
     }
 }

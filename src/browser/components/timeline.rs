@@ -162,7 +162,7 @@ pub fn timeline(props: &Props) -> Html {
                 let (from, to) = (from.min(to), from.max(to));
                 // A click without a drag clears the window.
                 let window = (to - from > span / 1000.0).then_some((from, to));
-                cb.emit(FlowFilter { window, page: 0, ..f.clone() });
+                cb.emit(FlowFilter { window, ..f.clone() });
             }
             drag.set(None);
         })

@@ -95,6 +95,9 @@ pub enum Evidence {
     TorLinkCertificate(super::link::LinkCertificate),
     /// Application-data records sized as whole 514-byte cells (`cells.rs`).
     CellSizedRecords(super::cells::CellRecords),
+    /// Application-data records sized as whole inner TLS records of whole cells: Tor's link
+    /// TLS inside another TLS session, as WebTunnel carries it (`tls_tunnel.rs`).
+    TlsTunnelCells(super::tls_tunnel::TunnelledCells),
     /// A plain-HTTP request for a Tor directory document (`directory.rs`).
     DirectoryRequest(super::directory::DirectoryRequest),
     /// A first flight of random-looking bytes with no protocol structure, and whether both
@@ -350,6 +353,11 @@ pub fn content_evidence(
         if !(cells.few && ordinary_hello) {
             out.push(Evidence::CellSizedRecords(cells));
         }
+    }
+    if let Some(t) =
+        super::tls_tunnel::tunnelled_cells(&f.to_server_records, &f.to_client_records, f.client_hello.as_ref())
+    {
+        out.push(Evidence::TlsTunnelCells(t));
     }
     if let Some(d) = f.http_request.as_ref().and_then(super::directory::directory_request) {
         out.push(Evidence::DirectoryRequest(d));

@@ -15,5 +15,6 @@ pub mod name_model;
 pub mod name_training;
 pub mod relays;
 pub mod snowflake;
+pub mod tls_tunnel;
 pub mod transport;
 pub mod verdict;

@@ -146,6 +146,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
     let (mut hello, mut cert, mut cells, mut dir, mut random) = (None, None, None, None, None);
     let mut obfs4_padding = None;
     let mut meek = None;
+    let mut tunnel = None;
     let mut snowflake = Vec::new();
     let (mut builtin_bridge, mut meek_front, mut snowflake_name) = (None, None, None);
     for e in evidence {
@@ -163,6 +164,7 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
             Evidence::RandomFirstFlight(r) => random = Some(r),
             Evidence::Obfs4Padding(p) => obfs4_padding = Some(p),
             Evidence::MeekPolling(p) => meek = Some(p),
+            Evidence::TlsTunnelCells(t) => tunnel = Some(t),
             Evidence::SnowflakeWebrtc(_)
             | Evidence::SnowflakeStun(_)
             | Evidence::SnowflakeRendezvous(_)
@@ -312,6 +314,9 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
         }
         return c;
     }
+    if let Some(t) = tunnel {
+        return tunnel_conclusion(t);
+    }
     if let Some(r) = random.filter(|r| r.obfs4_handshake_shape) {
         let handshake = format!(
             "client opened with {} random-looking bytes ({:.2} bits/byte) and the server answered with {} \
@@ -334,6 +339,32 @@ pub fn conclude(evidence: &[Evidence]) -> Conclusion {
         }
     }
     Conclusion { transport: None, verdict: Verdict::None, confidence: None, explanation: String::new() }
+}
+
+/// Tor's TLS inside another TLS session: WebTunnel's shape when the outer ClientHello offered
+/// no ALPN (`medium`: sizes and one ClientHello trait, nothing that names Tor), some other TLS
+/// tunnel otherwise (`low`).
+fn tunnel_conclusion(t: &super::tls_tunnel::TunnelledCells) -> Conclusion {
+    let lengths: Vec<String> = t.lengths.iter().map(u16::to_string).collect();
+    let hello = match t.alpn_offered {
+        Some(false) => "; the ClientHello offered no ALPN, as WebTunnel's client (browsers always do)",
+        Some(true) => "; the ClientHello offered ALPN, unlike WebTunnel's client: another TLS tunnel or proxy",
+        None => "; no ClientHello in the capture",
+    };
+    let webtunnel = t.webtunnel_shape();
+    Conclusion {
+        transport: Some(if webtunnel { "webtunnel" } else { "tls-tunnel" }),
+        verdict: Verdict::TorTransport,
+        confidence: Some(if webtunnel { Confidence::Medium } else { Confidence::Low }),
+        explanation: format!(
+            "{} of {} TLS records are whole inner TLS records of 514-byte cells ({}: {}, …): Tor's link TLS \
+             tunnelled in TLS{hello}",
+            t.cell_sized,
+            t.records,
+            t.layering,
+            lengths.join(", ")
+        ),
+    }
 }
 
 /// `12 ms before`, `5.1 s before`, `3 ms after`.

@@ -43,6 +43,11 @@ fn describe(kind: &str) -> (&'static str, &'static str, &'static str) {
             "Record lengths are whole 514-byte Tor cells plus TLS overhead.",
             "Few records prove little.",
         ),
+        "tls-tunnel-cells" => (
+            "Tor's TLS inside TLS",
+            "Outer records that each carry whole inner TLS records of 514-byte cells: Tor tunnelled in TLS, as WebTunnel does (no ALPN).",
+            "Sizes only: a tunnel that pads or re-cuts what tor writes hides it.",
+        ),
         "directory-request" => (
             "Tor directory request",
             "A plain-HTTP request for a Tor directory document.",

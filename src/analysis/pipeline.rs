@@ -218,72 +218,56 @@ impl Analyzer {
         let relays = &self.relays;
         let dns_names = &totals.dns_names;
         let was_resolved = |name: &str| dns_names.contains(&name.to_ascii_lowercase());
-        let mut flows = flows.into_flows();
-        // One pass reads each flow's stream once: its facts become the flow's evidence, its
-        // stream summary and (only when a Snowflake session is possible at all) its view for the
-        // cross-flow correlation, and the stream's buffers are freed as the pass goes, so the
-        // report never holds every flow's facts at once.
-        let snowflake_possible = evidence::snowflake_possible(&flows);
-        let mut found: Vec<Vec<evidence::Evidence>> = Vec::with_capacity(flows.len());
-        let mut summaries = Vec::with_capacity(flows.len());
-        let mut views = Vec::with_capacity(if snowflake_possible { flows.len() } else { 0 });
-        for flow in &mut flows {
+        let flows = flows.into_flows();
+        let mut hosts = hosts::HostSummaries::default();
+        let mut emit = |report: FlowReport| {
+            hosts.add(&report);
+            on_flow(report);
+        };
+        let read_flow = |flow: &mut Flow| -> FlowFindings {
+            // Each flow's stream is read once: its facts become the flow's evidence and its
+            // stream summary, and the stream's buffers are freed.
             let facts = flow.stream.take().map(|s| s.facts());
             let mut evidence = evidence::relay_evidence(relays, flow);
             evidence.extend(evidence::content_evidence(flow, facts.as_ref(), &was_resolved));
             let resolved_name = totals.resolved.get(&flow.server.ip()).map(String::as_str);
             evidence.extend(evidence::builtin_evidence(bridges::builtin(), flow, facts.as_ref(), resolved_name));
-            found.push(evidence);
-            if snowflake_possible {
-                views.push(crate::analysis::tor::snowflake::FlowView::of(flow, facts.as_ref()));
-            }
             // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only
             // repeat zeros for every bulk flow.
-            summaries.push(
-                facts
-                    .as_ref()
-                    .filter(|f| f.shows_something())
-                    .map(|f| Box::new(super::report::StreamSummary::from_facts(f))),
-            );
-        }
-        // Evidence that takes several flows to see.
-        for (i, e) in evidence::snowflake_evidence(&views) {
-            if let Some(list) = found.get_mut(i) {
-                list.push(e);
+            let summary = facts
+                .as_ref()
+                .filter(|f| f.shows_something())
+                .map(|f| Box::new(super::report::StreamSummary::from_facts(f)));
+            FlowFindings { evidence, summary, facts }
+        };
+        if evidence::snowflake_possible(&flows) {
+            // Snowflake's evidence takes several flows to see: every flow's view first, then
+            // the reports.
+            let mut flows = flows;
+            let mut found = Vec::with_capacity(flows.len());
+            let mut views = Vec::with_capacity(flows.len());
+            for flow in &mut flows {
+                let mut findings = read_flow(flow);
+                views.push(crate::analysis::tor::snowflake::FlowView::of(flow, findings.facts.take().as_ref()));
+                found.push(findings);
             }
-        }
-        drop(views);
-        let mut hosts = hosts::HostSummaries::default();
-        for (flow, (mut found, summary)) in flows.into_iter().zip(found.into_iter().zip(summaries)) {
-            let flow = &flow;
-            let report = {
-                let mut conclusion = verdict::conclude(&found);
-                // A Tor link's server that was no listed relay that day is itself a finding
-                // (meek and Snowflake talk to a CDN or a proxy, never to tor's first hop).
-                let tor_first_hop =
-                    matches!(conclusion.verdict, verdict::Verdict::Tor | verdict::Verdict::TorTransport)
-                        && !matches!(conclusion.transport, Some("meek" | "snowflake"));
-                if tor_first_hop {
-                    if let Some(e @ evidence::Evidence::RelayUnlisted(u)) =
-                        evidence::unlisted_evidence(relays, flow, &found).as_ref()
-                    {
-                        conclusion.explanation.push_str(&format!("; {}", verdict::unlisted_sentence(u)));
-                        found.push(e.clone());
-                    }
+            for (i, e) in evidence::snowflake_evidence(&views) {
+                if let Some(findings) = found.get_mut(i) {
+                    findings.evidence.push(e);
                 }
-                let mut report = FlowReport::from_flow(flow);
-                report.stream = summary;
-                report.verdict = conclusion.verdict.name();
-                report.confidence = conclusion.confidence.map(|c| c.name());
-                report.transport = conclusion.transport;
-                report.explanation = conclusion.explanation;
-                report.datagrams =
-                    flow.datagrams.as_ref().filter(|d| d.facts.shows_something()).map(|d| Box::new(d.facts.clone()));
-                report.evidence = found.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
-                report
-            };
-            hosts.add(&report);
-            on_flow(report);
+            }
+            drop(views);
+            for (flow, findings) in flows.into_iter().zip(found) {
+                emit(flow_report(relays, &flow, findings));
+            }
+        } else {
+            // Nothing ties flows together: each flow's report is made and handed on before the
+            // next flow's stream is read, so the pass holds one report at a time.
+            for mut flow in flows {
+                let mut findings = read_flow(&mut flow);
+                findings.facts = None;
+                emit(flow_report(relays, &flow, findings));
+            }
         }
         let hosts = hosts.finish();
         if totals.heads_refused > 0 {
@@ -320,6 +304,40 @@ impl Analyzer {
     }
 }
 
+/// What one flow's stream and addresses showed, before its verdict.
+struct FlowFindings {
+    evidence: Vec<evidence::Evidence>,
+    summary: Option<Box<super::report::StreamSummary>>,
+    /// The stream's facts, kept only until the Snowflake view is made.
+    facts: Option<crate::analysis::tls::StreamFacts>,
+}
+
+/// A flow's report: its verdict from its evidence, and the facts that go with it.
+fn flow_report(relays: &RelayIndex, flow: &Flow, findings: FlowFindings) -> FlowReport {
+    let FlowFindings { evidence: mut found, summary, .. } = findings;
+    let mut conclusion = verdict::conclude(&found);
+    // A Tor link's server that was no listed relay that day is itself a finding (meek and
+    // Snowflake talk to a CDN or a proxy, never to tor's first hop).
+    let tor_first_hop = matches!(conclusion.verdict, verdict::Verdict::Tor | verdict::Verdict::TorTransport)
+        && !matches!(conclusion.transport, Some("meek" | "snowflake"));
+    if tor_first_hop {
+        if let Some(e @ evidence::Evidence::RelayUnlisted(u)) = evidence::unlisted_evidence(relays, flow, &found).as_ref()
+        {
+            conclusion.explanation.push_str(&format!("; {}", verdict::unlisted_sentence(u)));
+            found.push(e.clone());
+        }
+    }
+    let mut report = FlowReport::from_flow(flow);
+    report.stream = summary;
+    report.verdict = conclusion.verdict.name();
+    report.confidence = conclusion.confidence.map(|c| c.name());
+    report.transport = conclusion.transport;
+    report.explanation = conclusion.explanation;
+    report.datagrams = flow.datagrams.as_ref().filter(|d| d.facts.shows_something()).map(|d| Box::new(d.facts.clone()));
+    report.evidence = found.iter().filter_map(|e| serde_json::to_value(e).ok()).collect();
+    report
+}
+
 fn format_name(f: super::capture::Format) -> &'static str {
     match f {
         super::capture::Format::Pcap => "pcap",
@@ -344,8 +362,9 @@ impl Stages {
             totals.last_seen = Some(totals.last_seen.map_or(frame.ts, |t| t.max(frame.ts)));
             let (ts, len) = (frame.ts, frame.orig_len);
             decoder.decode(frame.number, frame.link_type, ts, frame.data, &mut |seg| {
-                let (flow, direction) = flows.observe(ts, len, seg);
-                observe_contents(limits, totals, flow, direction, ts, seg);
+                if let Some((flow, direction)) = flows.observe(ts, len, seg) {
+                    observe_contents(limits, totals, flow, direction, ts, seg);
+                }
             });
         };
         while !pending.is_empty() && !data.is_empty() {

@@ -110,8 +110,16 @@ pub struct FlowTableStats {
     pub bytes_in_evicted_flows: u64,
 }
 
+/// Flows live in one vector in creation order; the hash map holds only each key's place in it.
+/// The map's buckets stay small (a key and an index, 44 bytes, against 256 with the flow inline),
+/// so growing it copies little and briefly doubles little (at 300k flows an inline table peaked
+/// at 200 MB while it grew), and the vector grows in place (a large `realloc` remaps pages rather
+/// than copying them) and is the report's list of flows at the end, not a copy of it.
 pub struct FlowTable {
-    flows: HashMap<FlowKey, Flow, Hasher>,
+    index: HashMap<FlowKey, u32, Hasher>,
+    flows: Vec<Flow>,
+    /// `keys[i]` is the key of `flows[i]`, to re-point the index when eviction moves a flow.
+    keys: Vec<FlowKey>,
     next_seq: u64,
     pub stats: FlowTableStats,
 }
@@ -119,7 +127,9 @@ pub struct FlowTable {
 impl FlowTable {
     pub fn new(max_flows: usize) -> Self {
         FlowTable {
-            flows: HashMap::default(),
+            index: HashMap::default(),
+            flows: Vec::new(),
+            keys: Vec::new(),
             next_seq: 0,
             stats: FlowTableStats { max_flows: max_flows.max(1), ..Default::default() },
         }
@@ -135,39 +145,26 @@ impl FlowTable {
 
     /// Adds one segment of a frame of `frame_len` on-wire bytes; returns the flow and the
     /// direction the segment travelled.
-    pub fn observe(&mut self, ts: Timestamp, frame_len: u32, seg: &Segment<'_>) -> (&mut Flow, Direction) {
+    pub fn observe(&mut self, ts: Timestamp, frame_len: u32, seg: &Segment<'_>) -> Option<(&mut Flow, Direction)> {
         let src = SocketAddr::new(seg.src, seg.sport);
         let dst = SocketAddr::new(seg.dst, seg.dport);
         let key = FlowKey::new(seg.transport, src, dst);
-        if self.flows.len() >= self.stats.max_flows && !self.flows.contains_key(&key) {
+        if self.flows.len() >= self.stats.max_flows && !self.index.contains_key(&key) {
             self.evict_idle();
         }
-        let next_seq = &mut self.next_seq;
-        let flow = self.flows.entry(key).or_insert_with(|| {
-            let seq = *next_seq;
-            *next_seq += 1;
-            // A SYN-ACK seen first means the SYN was missed: its receiver is the client.
-            let syn_ack = seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK;
-            let (client, server) = if syn_ack { (dst, src) } else { (src, dst) };
-            Flow {
-                seq,
-                transport: seg.transport,
-                client,
-                server,
-                to_server: DirectionStats::default(),
-                to_client: DirectionStats::default(),
-                first_seen: ts,
-                last_seen: ts,
-                oriented_by_syn: syn_ack,
-                tunnel_depth: seg.tunnel_depth,
-                fragments: 0,
-                fragment_bytes: 0,
-                stream: None,
-                stream_settled: false,
-                dns_names: Vec::new(),
-                datagrams: None,
+        let at = match self.index.get(&key) {
+            Some(&at) => at as usize,
+            None => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                self.index.insert(key, self.flows.len() as u32);
+                self.keys.push(key);
+                self.flows.push(new_flow(seq, ts, seg, src, dst));
+                self.flows.len() - 1
             }
-        });
+        };
+        // Always there: the index only names places in the vector.
+        let flow = self.flows.get_mut(at)?;
         let pure_syn = seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN;
         if pure_syn && !flow.oriented_by_syn {
             if flow.client != src {
@@ -191,32 +188,68 @@ impl FlowTable {
             flow.fragments += 1;
             flow.fragment_bytes += u64::from(frame_len);
         }
-        (flow, direction)
+        Some((flow, direction))
     }
 
     /// Evicts the idlest eighth of the table (by last packet time), counting what leaves.
     fn evict_idle(&mut self) {
-        let mut last: Vec<(Timestamp, u64)> = self.flows.values().map(|f| (f.last_seen, f.seq)).collect();
+        let mut last: Vec<(Timestamp, u64)> = self.flows.iter().map(|f| (f.last_seen, f.seq)).collect();
         let cut = (last.len() / 8).max(1).min(last.len().saturating_sub(1));
         let (_, threshold, _) = last.select_nth_unstable(cut);
         let threshold = *threshold;
-        let stats = &mut self.stats;
-        self.flows.retain(|_, f| {
-            let keep = (f.last_seen, f.seq) > threshold;
-            if !keep {
-                stats.flows_evicted += 1;
-                stats.packets_in_evicted_flows += f.packets();
-                stats.bytes_in_evicted_flows += f.bytes();
+        let mut at = 0;
+        while at < self.flows.len() {
+            let Some(f) = self.flows.get(at) else { break };
+            if (f.last_seen, f.seq) > threshold {
+                at += 1;
+                continue;
             }
-            keep
-        });
+            self.stats.flows_evicted += 1;
+            self.stats.packets_in_evicted_flows += f.packets();
+            self.stats.bytes_in_evicted_flows += f.bytes();
+            // The last flow takes the evicted one's place; its index entry follows it.
+            self.flows.swap_remove(at);
+            let gone = self.keys.swap_remove(at);
+            self.index.remove(&gone);
+            if let Some(moved) = self.keys.get(at) {
+                self.index.insert(*moved, at as u32);
+            }
+        }
     }
 
     /// All live flows in creation order.
     pub fn into_flows(self) -> Vec<Flow> {
-        let mut flows: Vec<Flow> = self.flows.into_values().collect();
-        flows.sort_unstable_by_key(|f| f.seq); // seq is unique: no stability needed
+        let mut flows = self.flows;
+        // Creation order already, unless eviction moved flows; seq is unique.
+        if flows.windows(2).any(|w| w.first().map(|f| f.seq) > w.get(1).map(|f| f.seq)) {
+            flows.sort_unstable_by_key(|f| f.seq);
+        }
         flows
+    }
+}
+
+/// A flow's first packet: its orientation, as far as that packet tells.
+fn new_flow(seq: u64, ts: Timestamp, seg: &Segment<'_>, src: SocketAddr, dst: SocketAddr) -> Flow {
+    // A SYN-ACK seen first means the SYN was missed: its receiver is the client.
+    let syn_ack = seg.transport == Transport::Tcp && seg.tcp_flags & (TCP_SYN | TCP_ACK) == TCP_SYN | TCP_ACK;
+    let (client, server) = if syn_ack { (dst, src) } else { (src, dst) };
+    Flow {
+        seq,
+        transport: seg.transport,
+        client,
+        server,
+        to_server: DirectionStats::default(),
+        to_client: DirectionStats::default(),
+        first_seen: ts,
+        last_seen: ts,
+        oriented_by_syn: syn_ack,
+        tunnel_depth: seg.tunnel_depth,
+        fragments: 0,
+        fragment_bytes: 0,
+        stream: None,
+        stream_settled: false,
+        dns_names: Vec::new(),
+        datagrams: None,
     }
 }
 

@@ -33,7 +33,8 @@
 //! - Bridges and pluggable transports are in no public relay list (Tor Browser's built-in bridges
 //!   are compiled in, dated); obfs4 is recognised by its handshake and padding only where segment
 //!   boundaries survive, meek by its idle back-off, Snowflake by its STUN → pion DTLS → relay
-//!   sequence; WebTunnel and Conjure are not recognised.
+//!   sequence, WebTunnel only by the sizes of Tor's TLS inside its TLS (at most `medium`);
+//!   Conjure is not recognised.
 //! - No verdict rests on one weak trait or on other flows of the same host (see the README's
 //!   evidence table, which says how specific each kind measured). Snowflake's steps are tied to
 //!   one WebRTC connection by protocol facts (ICE usernames, the same socket, mirrored bytes), not

@@ -321,7 +321,8 @@ fn flow_report(relays: &RelayIndex, flow: &Flow, findings: FlowFindings) -> Flow
     let tor_first_hop = matches!(conclusion.verdict, verdict::Verdict::Tor | verdict::Verdict::TorTransport)
         && !matches!(conclusion.transport, Some("meek" | "snowflake"));
     if tor_first_hop {
-        if let Some(e @ evidence::Evidence::RelayUnlisted(u)) = evidence::unlisted_evidence(relays, flow, &found).as_ref()
+        if let Some(e @ evidence::Evidence::RelayUnlisted(u)) =
+            evidence::unlisted_evidence(relays, flow, &found).as_ref()
         {
             conclusion.explanation.push_str(&format!("; {}", verdict::unlisted_sentence(u)));
             found.push(e.clone());

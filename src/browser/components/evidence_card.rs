@@ -135,8 +135,7 @@ pub fn card(e: &Value) -> Html {
             if !why.is_empty() { <p>{ why }</p> }
             <dl class="facts">
                 { for e.as_object().into_iter().flatten().filter(|(k, _)| *k != "kind").map(|(k, v)| {
-                    let text = match v { Value::String(s) => s.clone(), other => other.to_string() };
-                    html!{ <><dt>{ k.clone() }</dt><dd>{ text }</dd></> }
+                    html!{ <><dt>{ k.replace('_', " ") }</dt><dd>{ super::format::readable(v) }</dd></> }
                 }) }
             </dl>
             if let Some(fp) = fingerprint {

@@ -4,7 +4,7 @@
 //! on hover, copied with one click); times are UTC or local, with the offset from the capture's
 //! start.
 
-use super::format::{duration_ms, s, thousands, u};
+use super::format::{duration_ms, readable, s, thousands, u};
 use crate::browser::state::{clock, filtered_flows, report_seconds, verdict_shown, FlowColumn, FlowFilter, FlowSort};
 use serde_json::Value;
 use std::rc::Rc;
@@ -319,12 +319,10 @@ fn detail(flow: &Value) -> Html {
     let stream = &flow["stream"];
     let datagrams = &flow["datagrams"];
     let fact = |k: &str, v: &Value| -> Html {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            Value::Null => return html! {},
-            other => other.to_string(),
-        };
-        html! { <><dt>{ k.to_string() }</dt><dd>{ text }</dd></> }
+        if v.is_null() {
+            return html! {};
+        }
+        html! { <><dt>{ k.replace('_', " ") }</dt><dd>{ readable(v) }</dd></> }
     };
     html! {
         <div class="flow-detail">

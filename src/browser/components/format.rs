@@ -28,3 +28,25 @@ pub fn when(t: &str) -> String {
         None => t.to_string(),
     }
 }
+
+/// A report value for people rather than as JSON: `531 ×21, 1045 ×3` for (length, count) pairs,
+/// `records 21, application data records 21` for an object, lists joined by commas.
+pub fn readable(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".to_string(),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item.as_array().map(Vec::as_slice) {
+                Some([value, Value::Number(count)]) if !value.is_array() => format!("{} ×{count}", readable(value)),
+                _ => readable(item),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Object(map) => {
+            map.iter().map(|(k, v)| format!("{} {}", k.replace('_', " "), readable(v))).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}

@@ -296,4 +296,26 @@ mod tests {
         assert_eq!(t.stats.flows_evicted + t.len() as u64, 100);
         assert_eq!(t.stats.packets_in_evicted_flows + t.len() as u64, 100);
     }
+
+    #[test]
+    fn eviction_keeps_every_survivor_reachable() {
+        // Eviction moves flows inside the vector: a later packet of a survivor must still find
+        // its own flow, not another one or a new one.
+        let mut t = FlowTable::new(8);
+        for i in 0..20u16 {
+            t.observe(Timestamp(i64::from(i)), 100, &seg([10, 0, 0, 1], 1000 + i, [10, 0, 0, 2], 80, 0));
+        }
+        let survivors: Vec<u16> = t.flows.iter().map(|f| f.client.port()).collect();
+        let evicted = t.stats.flows_evicted;
+        for (n, port) in survivors.iter().enumerate() {
+            t.observe(Timestamp(100 + n as i64), 100, &seg([10, 0, 0, 1], *port, [10, 0, 0, 2], 80, 0));
+        }
+        assert_eq!(t.stats.flows_evicted, evicted, "no flow was created, so none was evicted");
+        assert_eq!(t.len(), survivors.len());
+        for f in &t.flows {
+            assert_eq!(f.to_server.packets, 2, "port {}", f.client.port());
+        }
+        let seqs: Vec<u64> = t.into_flows().iter().map(|f| f.seq).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "creation order: {seqs:?}");
+    }
 }

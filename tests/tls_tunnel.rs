@@ -176,12 +176,15 @@ enum Sealing {
     /// 1,186 a record until 128 KiB are sent) and a server behind a proxy that reads 4 KiB at a
     /// time (nginx's default proxy buffer).
     GoClientProxiedServer,
+    /// A CDN in front of the server: the server's byte stream re-cut into 1,360-byte records
+    /// whatever its writes were; the client's records as the client sealed them.
+    CdnServer,
 }
 
 /// The tunnel's TCP session: a ClientHello, the server's flight, the HTTP Upgrade exchange, then
 /// every write sealed in outer records. Returns the capture and, for the oracle, the plaintext
-/// of every outer application-data record after the upgrade.
-fn tunnel_capture(writes: &[Write], alpn: &[&str], sealing: Sealing) -> (Vec<u8>, Vec<Vec<u8>>) {
+/// of every outer application-data record after the upgrade and whether the client sent it.
+fn tunnel_capture(writes: &[Write], alpn: &[&str], sealing: Sealing) -> (Vec<u8>, Vec<(bool, Vec<u8>)>) {
     let mut flights: Vec<(bool, Vec<u8>)> = vec![
         (true, client_hello("cdn.example-tunnel.net", alpn)),
         (false, [server_hello(), record(20, &[1]), sealed(2_410), sealed(264), sealed(52)].concat()),
@@ -194,8 +197,20 @@ fn tunnel_capture(writes: &[Write], alpn: &[&str], sealing: Sealing) -> (Vec<u8>
     flights.push((false, [sealed(switching.len()), sealed(233), sealed(233)].concat()));
     let mut plaintexts = Vec::new();
     let (mut client_sent, mut client_records) = (0usize, 0usize);
+    // The CDN's bytes not yet sealed: it seals full 1,360-byte records as bytes arrive.
+    let mut cdn_buffer: Vec<u8> = Vec::new();
     for w in writes {
         let mut flight = Vec::new();
+        if let (Sealing::CdnServer, false) = (sealing, w.from_client) {
+            cdn_buffer.extend_from_slice(&w.bytes);
+            while cdn_buffer.len() >= 1_360 {
+                let piece: Vec<u8> = cdn_buffer.drain(..1_360).collect();
+                flight.extend(record(23, &[&piece[..], &[0x17], &[0xa5; 16]].concat()));
+                plaintexts.push((false, piece));
+            }
+            flights.push((false, flight));
+            continue;
+        }
         let mut rest: &[u8] = &w.bytes;
         while !rest.is_empty() {
             let cap = match (sealing, w.from_client) {
@@ -207,7 +222,7 @@ fn tunnel_capture(writes: &[Write], alpn: &[&str], sealing: Sealing) -> (Vec<u8>
             };
             let (piece, tail) = rest.split_at(rest.len().min(cap));
             flight.extend(record(23, &[piece, &[0x17], &[0xa5; 16]].concat()));
-            plaintexts.push(piece.to_vec());
+            plaintexts.push((w.from_client, piece.to_vec()));
             if w.from_client {
                 client_sent += piece.len();
                 client_records += 1;
@@ -238,7 +253,7 @@ fn tunnel_capture(writes: &[Write], alpn: &[&str], sealing: Sealing) -> (Vec<u8>
 
 /// The oracle: outer records whose plaintext is one to three complete inner TLS
 /// application-data records, each a whole number of cells (or tor's 4,048-byte chunk).
-fn whole_cell_records(plaintexts: &[Vec<u8>]) -> u64 {
+fn whole_cell_records<'a>(plaintexts: impl IntoIterator<Item = &'a (bool, Vec<u8>)>) -> u64 {
     let whole = |p: &[u8]| {
         let mut at = 0;
         let mut inner = 0;
@@ -254,7 +269,7 @@ fn whole_cell_records(plaintexts: &[Vec<u8>]) -> u64 {
         }
         (1..=3).contains(&inner)
     };
-    plaintexts.iter().filter(|p| whole(p)).count() as u64
+    plaintexts.into_iter().filter(|(_, p)| whole(p)).count() as u64
 }
 
 fn tunnel_flow(report: &CaptureReport) -> &torsift::analysis::report::FlowReport {
@@ -284,6 +299,8 @@ fn tor_tls_inside_tls_without_alpn_is_webtunnel_shaped() {
     let json = tunnel_evidence(flow).expect("tls-tunnel-cells evidence");
     // Every record after the upgrade that carries whole inner cell records, and no other.
     assert_eq!(json["cell_sized"], whole_cell_records(&plaintexts));
+    let from_client = || plaintexts.iter().filter(|(c, _)| *c);
+    assert_eq!(json["to_server"][0], whole_cell_records(from_client()));
     // The handshake's sealed records and the upgrade exchange count in `records` too.
     assert_eq!(json["records"], plaintexts.len() as u64 + 8);
     assert_eq!(json["layering"], "TLS 1.3 in TLS 1.3");
@@ -312,6 +329,20 @@ fn go_record_sizing_and_a_proxied_server_still_show_the_cells() {
 }
 
 #[test]
+fn a_cdn_recutting_the_server_leaves_the_client_direction_to_decide() {
+    let (pcap, plaintexts) = tunnel_capture(&lab_tor_writes(), &[], Sealing::CdnServer);
+    let report = analyze_chunked("webtunnel-cdn.pcap", &pcap, 1 << 16);
+    let flow = tunnel_flow(&report);
+    let json = tunnel_evidence(flow).expect("tls-tunnel-cells evidence");
+    let from_client = plaintexts.iter().filter(|(c, _)| *c);
+    assert_eq!(json["to_server"][0], whole_cell_records(from_client));
+    // The session as a whole is below the share: the server's records are 1,360 bytes.
+    let (fit, records) = (json["cell_sized"].as_u64().unwrap(), json["records"].as_u64().unwrap());
+    assert!((fit as f64) < 0.4 * records as f64, "{fit} of {records}");
+    assert_eq!(flow.transport, Some("webtunnel"));
+}
+
+#[test]
 fn ordinary_tls_inside_the_same_tunnel_is_not_tor() {
     // The lab's HTTPS download (bulk) and the transport lab's WebSocket over TLS and HTTPS
     // long-polling (chatty), each as the inner stream of the same tunnel.
@@ -324,7 +355,7 @@ fn ordinary_tls_inside_the_same_tunnel_is_not_tor() {
         let path = shared_dir().join("captures").join(set).join(capture);
         let (client, server) = labelled(set, capture, |c| c["label"] == label);
         let writes = interleave(writes(&path, &client, &server), writes(&path, &server, &client));
-        for sealing in [Sealing::PerRead, Sealing::GoClientProxiedServer] {
+        for sealing in [Sealing::PerRead, Sealing::GoClientProxiedServer, Sealing::CdnServer] {
             let (pcap, plaintexts) = tunnel_capture(&writes, &[], sealing);
             assert!(plaintexts.len() >= 8, "{label}: {} records, enough to decide", plaintexts.len());
             assert_eq!(whole_cell_records(&plaintexts), 0, "{label}: the oracle finds no cells");

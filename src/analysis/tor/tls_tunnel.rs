@@ -24,10 +24,13 @@
 //! ClientHello without ALPN is WebTunnel's shape; with ALPN, some other TLS tunnel (an HTTPS
 //! proxy, a VPN over TLS) carrying Tor.
 //!
-//! Blind spot: a tunnel that pads, splits or coalesces what tor writes (nginx in front of the
-//! bridge cuts server-to-client reads at its buffer size; only the client's direction is then
-//! whole) shows fewer fitting records; one that pads every record (meek's HTTP framing,
-//! Snowflake's WebSocket + KCP) shows none.
+//! A proxy or CDN in front of the server re-cuts what the server sends (nginx at its buffer
+//! size, a CDN at its own record sizes), so one direction may fit while the other does not:
+//! either direction's share decides, as does the session's.
+//!
+//! Blind spot: a tunnel that pads, splits or coalesces what the client writes as well shows
+//! fewer fitting records; one that pads every record (meek's HTTP framing, Snowflake's
+//! WebSocket + KCP) shows none.
 
 use crate::analysis::tls::handshake::ClientHello;
 use crate::analysis::tls::records::RecordStats;
@@ -43,7 +46,9 @@ const OUTER: [(usize, &str); 2] = [(17, "TLS 1.3"), (24, "TLS 1.2")];
 /// Inner records one outer record may carry (tor flushes a few records in one write).
 const MAX_INNER_RECORDS: usize = 3;
 
-/// Fitting records needed, and their share of the session's application-data records.
+/// Fitting records needed, and their share of the application-data records: of the session, or
+/// of one direction (a CDN or proxy in front of the server re-cuts what the server sends, but
+/// the client's records reach the capture as the client sealed them).
 pub const MIN_RECORDS: u64 = 8;
 pub const MIN_SHARE: f64 = 0.4;
 
@@ -54,6 +59,9 @@ pub struct TunnelledCells {
     /// Of those, records whose length is whole inner records of whole cells.
     pub cell_sized: u64,
     pub share: f64,
+    /// Per direction: [fitting records, application-data records].
+    pub to_server: [u64; 2],
+    pub to_client: [u64; 2],
     /// `TLS 1.3 in TLS 1.3`: the inner and outer record overheads that fit best.
     pub layering: String,
     /// The most common fitting lengths, most frequent first.
@@ -82,28 +90,39 @@ fn fits(len: u16, inner: usize, outer: usize) -> bool {
     })
 }
 
+/// Application-data records of one direction that fit the layering.
+fn fitting(stats: &RecordStats, inner: usize, outer: usize) -> u64 {
+    stats.application_data_lengths.iter().filter(|(len, _)| fits(*len, inner, outer)).map(|(_, n)| u64::from(*n)).sum()
+}
+
+/// Enough fitting records, and a large enough share of `records`.
+fn enough(fit: u64, records: u64) -> bool {
+    fit >= MIN_RECORDS && fit as f64 >= MIN_SHARE * records as f64
+}
+
 pub fn tunnelled_cells(a: &RecordStats, b: &RecordStats, hello: Option<&ClientHello>) -> Option<TunnelledCells> {
     let records = a.application_data_records + b.application_data_records;
     let lengths = || a.application_data_lengths.iter().chain(b.application_data_lengths.iter());
     // One layering per session: the inner and outer TLS versions do not change mid-flow.
-    let (cell_sized, inner, outer) = INNER
+    let (fit_a, fit_b, inner, outer) = INNER
         .iter()
         .flat_map(|&inner| OUTER.iter().map(move |&outer| (inner, outer)))
-        .map(|(inner, outer)| {
-            let n: u64 = lengths().filter(|(len, _)| fits(*len, inner.0, outer.0)).map(|(_, n)| u64::from(*n)).sum();
-            (n, inner, outer)
-        })
-        .max_by_key(|(n, _, _)| *n)?;
-    let share = cell_sized as f64 / records.max(1) as f64;
-    if cell_sized < MIN_RECORDS || share < MIN_SHARE {
+        .map(|(inner, outer)| (fitting(a, inner.0, outer.0), fitting(b, inner.0, outer.0), inner, outer))
+        .max_by_key(|(fa, fb, _, _)| fa + fb)?;
+    let cell_sized = fit_a + fit_b;
+    let (records_a, records_b) = (a.application_data_records, b.application_data_records);
+    if !(enough(cell_sized, records) || enough(fit_a, records_a) || enough(fit_b, records_b)) {
         return None;
     }
+    let share = cell_sized as f64 / records.max(1) as f64;
     let mut fitting: Vec<(u16, u32)> = lengths().filter(|(len, _)| fits(*len, inner.0, outer.0)).copied().collect();
     fitting.sort_unstable_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
     Some(TunnelledCells {
         records,
         cell_sized,
         share: (share * 1000.0).round() / 1000.0,
+        to_server: [fit_a, records_a],
+        to_client: [fit_b, records_b],
         layering: format!("{} in {}", inner.1, outer.1),
         lengths: fitting.iter().take(5).map(|(len, _)| *len).collect(),
         alpn_offered: hello.map(|h| !h.alpn.is_empty()),

@@ -37,13 +37,13 @@ fn random_entropy_floor(n: u32) -> f32 {
     8.0 - 255.0 / (2.0 * n * std::f32::consts::LN_2) - 0.35
 }
 
-/// Structure that random bytes would not have: a length prefix that counts the rest of the
-/// segment (2 or 4 bytes, as in OpenVPN over TCP, Kerberos, SASL-wrapped LDAP), or leading zeros.
+/// Structure that random bytes would not have: a big-endian length prefix that counts the rest
+/// of the segment (2 bytes as in OpenVPN over TCP, 3 as in WhatsApp's Noise frames — nDPI's
+/// `wa_video.pcap` opened a call's chat channel with 548 such bytes, 4 as in Kerberos and
+/// SASL-wrapped LDAP), or leading zeros.
 fn has_structure(prefix: &[u8], segment_len: u32) -> bool {
-    let be16 = |i: usize| Some(u32::from(u16::from_be_bytes([*prefix.get(i)?, *prefix.get(i + 1)?])));
-    let be32 = |i: usize| Some((be16(i)? << 16) | be16(i + 2)?);
-    be16(0).is_some_and(|l| l + 2 == segment_len)
-        || be32(0).is_some_and(|l| l + 4 == segment_len)
+    let length = |n: usize| prefix.get(..n).map(|b| b.iter().fold(0u32, |l, &x| (l << 8) | u32::from(x)));
+    [2usize, 3, 4].iter().any(|&n| length(n).is_some_and(|l| l + n as u32 == segment_len))
         || matches!(prefix, [0, 0, ..])
 }
 
@@ -128,4 +128,21 @@ pub fn obfs4_padding(lengths: &[SegmentLengths; 2]) -> Option<Obfs4Padding> {
         shared_by_chance: (by_chance * 10.0).round() / 10.0,
         top_shared: shared.iter().take(8).map(|(r, _)| *r).collect(),
     })
+}
+
+#[cfg(test)]
+mod structure_tests {
+    use super::has_structure;
+
+    #[test]
+    fn length_prefixes_of_two_three_and_four_bytes() {
+        let rest = [0x5a; 16];
+        for (prefix, len) in
+            [(&[0x02u8, 0x21][..], 547u32), (&[0x00, 0x02, 0x21][..], 548), (&[0, 0, 2, 0x20][..], 548)]
+        {
+            assert!(has_structure(&[prefix, &rest].concat(), len), "{prefix:?}");
+        }
+        // Random-looking bytes whose first bytes count nothing.
+        assert!(!has_structure(&[0x8e, 0x13, 0x77, 0x01, 0x5a], 548));
+    }
 }

@@ -216,7 +216,7 @@ test("a large flow table scrolls through every flow and moves by arrow keys", as
     await page.waitForFunction(at, String(row), { timeout: 5000 }).catch(async () => {
       const state = await page.evaluate(() => {
         const drawn = [...document.querySelectorAll('[data-testid="flow-row"]')].map((r) => r.getAttribute("aria-rowindex"));
-        return `focus on ${document.activeElement?.tagName}.${document.activeElement?.className}, scrollTop ${document.querySelector(".table-scroll").scrollTop}, rows ${drawn[0]}–${drawn.at(-1)} drawn`;
+        return `focus on ${document.activeElement?.tagName}.${document.activeElement?.className} in row ${document.activeElement?.closest("[data-testid=flow-row]")?.getAttribute("aria-rowindex")}, scrollTop ${document.querySelector(".table-scroll").scrollTop}, rows ${drawn[0]}–${drawn.at(-1)} drawn`;
       });
       assert.fail(`${key} should focus row ${row}: ${state}`);
     });

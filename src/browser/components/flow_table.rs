@@ -108,24 +108,69 @@ pub fn flow_table(props: &Props) -> Html {
             }
         });
     }
-    // The row whose button has the keyboard focus (its `aria-rowindex`): when the window moves,
-    // Yew re-inserts the rows it keeps, and a re-inserted element loses the focus; it is given back.
-    let focused_row = use_mut_ref(|| None::<String>);
+    // The row whose button has (or, after an arrow key, should have) the keyboard focus, by
+    // `aria-rowindex`: when the window moves, Yew re-inserts the rows it keeps, and a re-inserted
+    // element loses the focus. After every redraw the focus is put back on that row when it is
+    // on no element, or on another row of this table.
+    let focused_row: FocusedRow = use_mut_ref(|| None::<String>);
     {
         let (scroller, focused_row) = (scroller.clone(), focused_row.clone());
         use_effect(move || {
-            let document = gloo::utils::document();
-            let lost = document.active_element().is_none_or(|el| Some(el) == document.body().map(Element::from));
             // Cloned out: focusing fires `focusin`, which writes the cell.
-            let index = focused_row.borrow().clone();
-            if let (true, Some(index), Some(table)) = (lost, index, scroller.cast::<Element>()) {
-                let selector = format!("tr[aria-rowindex=\"{index}\"] button.disclose");
-                if let Some(button) =
-                    table.query_selector(&selector).ok().flatten().and_then(|b| b.dyn_into::<HtmlElement>().ok())
-                {
-                    let _ = button.focus();
+            let want = focused_row.borrow().clone();
+            let (Some(want), Some(table)) = (want, scroller.cast::<Element>()) else { return };
+            let document = gloo::utils::document();
+            let active = document.active_element().filter(|el| Some(el) != document.body().map(Element::from).as_ref());
+            let misplaced = match &active {
+                None => true,
+                Some(el) => {
+                    table.contains(Some(el))
+                        && el
+                            .closest("tr[data-testid=flow-row]")
+                            .ok()
+                            .flatten()
+                            .and_then(|r| r.get_attribute("aria-rowindex"))
+                            .is_some_and(|row| row != want)
                 }
+            };
+            if misplaced {
+                let _ = focus_row(&table, &want);
             }
+        });
+    }
+    // A key pressed between a redraw that dropped the focus and the effect that gives it back
+    // reaches the document, not the row: it still moves from the remembered row.
+    {
+        let (scroller, focused_row) = (scroller.clone(), focused_row.clone());
+        use_effect_with((), move |_| {
+            let document = gloo::utils::document();
+            let body = document.body().map(Element::from);
+            let listener = {
+                let (scroller, focused_row) = (scroller.clone(), focused_row.clone());
+                let active_listener = gloo::events::EventListenerOptions::enable_prevent_default();
+                gloo::events::EventListener::new_with_options(&document, "keydown", active_listener, move |e| {
+                    let Some(e) = e.dyn_ref::<KeyboardEvent>() else { return };
+                    let Some(step) = arrow_step(e) else { return };
+                    let active = gloo::utils::document().active_element();
+                    if active.is_some() && active != body {
+                        return;
+                    }
+                    let from = focused_row.borrow().as_ref().and_then(|r| r.parse::<i64>().ok());
+                    if let (Some(from), Some(table)) = (from, scroller.cast::<Element>()) {
+                        step_focus(&table, from, step, &focused_row, e);
+                    }
+                })
+            };
+            // A click outside the table ends its claim on the focus: arrow keys scroll the page again.
+            let forget = {
+                gloo::events::EventListener::new(&gloo::utils::document(), "mousedown", move |e| {
+                    let target = e.target().and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+                    if !scroller.cast::<Element>().is_some_and(|table| table.contains(target.as_ref())) {
+                        *focused_row.borrow_mut() = None;
+                    }
+                })
+            };
+            move || drop((listener, forget))
         });
     }
     let on_focus = {
@@ -236,7 +281,7 @@ pub fn flow_table(props: &Props) -> Html {
                         { for COLUMNS.into_iter().map(header) }
                         <th>{ "evidence" }</th>
                     </tr></thead>
-                    <tbody onkeydown={Callback::from(move_between_rows)} onfocusin={on_focus}>
+                    <tbody onkeydown={move_between_rows(focused_row.clone())} onfocusin={on_focus}>
                         { spacer(above) }
                         { for flows[first..end].iter().zip(first..).map(|(flow, i)| {
                             // The flow's place in the report: unique and stable while the report is.
@@ -260,31 +305,59 @@ fn spacer(height: f64) -> Html {
     }
 }
 
+/// Focuses the disclosure button of the drawn row `aria-rowindex` = `row`; false when that row
+/// is not drawn.
+fn focus_row(table: &Element, row: &str) -> bool {
+    let selector = format!("tr[aria-rowindex=\"{row}\"] button.disclose");
+    match table.query_selector(&selector).ok().flatten().and_then(|b| b.dyn_into::<HtmlElement>().ok()) {
+        Some(button) => button.focus().is_ok(),
+        None => false,
+    }
+}
+
+/// The remembered focused row (`aria-rowindex`), shared by the handlers and the redraw effect.
+type FocusedRow = std::rc::Rc<std::cell::RefCell<Option<String>>>;
+
+/// +1 for ArrowDown, -1 for ArrowUp.
+fn arrow_step(e: &KeyboardEvent) -> Option<i64> {
+    match e.key().as_str() {
+        "ArrowDown" => Some(1),
+        "ArrowUp" => Some(-1),
+        _ => None,
+    }
+}
+
+/// Moves the focus from row `from` one step, when the target row is drawn in `table`; the row is
+/// remembered first, so the redraw that follows keeps the focus on it.
+fn step_focus(table: &Element, from: i64, step: i64, focused_row: &FocusedRow, e: &KeyboardEvent) {
+    let target = (from + step).to_string();
+    if table.query_selector(&format!("tr[aria-rowindex=\"{target}\"]")).ok().flatten().is_some() {
+        e.prevent_default();
+        *focused_row.borrow_mut() = Some(target.clone());
+        focus_row(table, &target);
+    }
+}
+
 /// ArrowDown / ArrowUp move the focus to the next or previous flow's disclosure button (Enter
 /// or Space opens it); focusing scrolls the row into view, which moves the drawn window along.
-fn move_between_rows(e: KeyboardEvent) {
-    let down = match e.key().as_str() {
-        "ArrowDown" => true,
-        "ArrowUp" => false,
-        _ => return,
-    };
-    let row = e
-        .target()
-        .and_then(|t| t.dyn_into::<Element>().ok())
-        .and_then(|el| el.closest("tr[data-testid=flow-row]").ok().flatten());
-    let mut next = row.and_then(|r| if down { r.next_element_sibling() } else { r.previous_element_sibling() });
-    while let Some(el) = next {
-        if el.get_attribute("data-testid").as_deref() == Some("flow-row") {
-            if let Some(button) =
-                el.query_selector("button.disclose").ok().flatten().and_then(|b| b.dyn_into::<HtmlElement>().ok())
-            {
-                e.prevent_default();
-                let _ = button.focus();
-            }
+fn move_between_rows(focused_row: FocusedRow) -> Callback<KeyboardEvent> {
+    Callback::from(move |e: KeyboardEvent| {
+        let Some(step) = arrow_step(&e) else { return };
+        let Some(row) = e
+            .target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .and_then(|el| el.closest("tr[data-testid=flow-row]").ok().flatten())
+        else {
             return;
-        }
-        next = if down { el.next_element_sibling() } else { el.previous_element_sibling() };
-    }
+        };
+        let (Some(table), Some(at)) = (
+            row.closest("tbody").ok().flatten(),
+            row.get_attribute("aria-rowindex").and_then(|r| r.parse::<i64>().ok()),
+        ) else {
+            return;
+        };
+        step_focus(&table, at, step, &focused_row, &e);
+    })
 }
 
 /// One flow: a summary row, and its evidence and stream facts in a disclosure below.

@@ -184,12 +184,6 @@ impl RelayHistory {
     /// Every presence of `ip` (with `port`: of that address+ORPort) in the loaded years, runs
     /// split at a year's end joined again.
     pub fn presences(&self, ip: IpAddr, port: Option<u16>) -> Vec<Presence> {
-        // The public relay lists never hold a LAN, loopback or documentation address (directory
-        // authorities refuse internal addresses), and such is the client end of most flows:
-        // no shard is searched for one (none of the shared history's 550 k addresses is one).
-        if !could_be_listed(ip) {
-            return Vec::new();
-        }
         let key = key::encode(ip, port.unwrap_or(key::ANY_PORT));
         // Shards in year order, each key's runs by first day: the output is in first-day order
         // without sorting.
@@ -299,33 +293,6 @@ impl RelayHistory {
     }
 }
 
-/// Whether a public relay list could hold `ip`: not unspecified, loopback, private (RFC 1918,
-/// unique local), link-local, or a documentation range.
-fn could_be_listed(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => {
-            let o = a.octets();
-            !(a.is_unspecified()
-                || a.is_loopback()
-                || a.is_private()
-                || a.is_link_local()
-                || a.is_documentation()
-                || o[0] == 0)
-        }
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => could_be_listed(IpAddr::V4(v4)),
-            None => {
-                let first = a.segments()[0];
-                !(a.is_unspecified()
-                    || a.is_loopback()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80
-                    || (first == 0x2001 && a.segments()[1] == 0x0db8))
-            }
-        },
-    }
-}
-
 /// What the loaded history covers.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Coverage {
@@ -340,33 +307,5 @@ fn opt_date<S: serde::Serializer>(day: &Option<i64>, s: S) -> Result<S::Ok, S::E
     match day {
         Some(d) => s.serialize_str(&tsv::format_day(*d)),
         None => s.serialize_none(),
-    }
-}
-
-#[cfg(test)]
-mod could_be_listed_tests {
-    use super::could_be_listed;
-
-    #[test]
-    fn lan_loopback_and_documentation_addresses_are_never_listed() {
-        for a in [
-            "10.1.2.3",
-            "192.168.0.9",
-            "172.20.0.1",
-            "127.0.0.1",
-            "169.254.3.4",
-            "192.0.2.7",
-            "0.1.2.3",
-            "::1",
-            "fd00::1",
-            "fe80::2",
-            "2001:db8::5",
-            "::ffff:10.0.0.1",
-        ] {
-            assert!(!could_be_listed(a.parse().unwrap()), "{a}");
-        }
-        for a in ["1.1.168.51", "172.32.0.1", "100.64.0.1", "2a01:4f8::1", "::ffff:1.2.3.4"] {
-            assert!(could_be_listed(a.parse().unwrap()), "{a}");
-        }
     }
 }

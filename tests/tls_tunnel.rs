@@ -280,6 +280,12 @@ fn tunnel_evidence(flow: &torsift::analysis::report::FlowReport) -> Option<serde
     flow.evidence.iter().find(|e| e["kind"] == "tls-tunnel-cells").cloned()
 }
 
+/// The lab's tor writes through the tunnel, analysed: the report and the oracle's plaintexts.
+fn analysed_tunnel(alpn: &[&str], sealing: Sealing) -> (CaptureReport, Vec<(bool, Vec<u8>)>) {
+    let (pcap, plaintexts) = tunnel_capture(&lab_tor_writes(), alpn, sealing);
+    (analyze_chunked("tunnel.pcap", &pcap, 1 << 16), plaintexts)
+}
+
 fn lab_tor_writes() -> Vec<Write> {
     let capture = "tor-03-obfs4-bridge.pcap";
     let path = shared_dir().join("captures/lab").join(capture);
@@ -292,9 +298,7 @@ fn lab_tor_writes() -> Vec<Write> {
 
 #[test]
 fn tor_tls_inside_tls_without_alpn_is_webtunnel_shaped() {
-    let writes = lab_tor_writes();
-    let (pcap, plaintexts) = tunnel_capture(&writes, &[], Sealing::PerRead);
-    let report = analyze_chunked("webtunnel-shaped.pcap", &pcap, 1 << 16);
+    let (report, plaintexts) = analysed_tunnel(&[], Sealing::PerRead);
     let flow = tunnel_flow(&report);
     let json = tunnel_evidence(flow).expect("tls-tunnel-cells evidence");
     // Every record after the upgrade that carries whole inner cell records, and no other.
@@ -311,8 +315,7 @@ fn tor_tls_inside_tls_without_alpn_is_webtunnel_shaped() {
 
 #[test]
 fn with_alpn_the_tunnel_is_tor_at_low_confidence() {
-    let (pcap, _) = tunnel_capture(&lab_tor_writes(), &["h2", "http/1.1"], Sealing::PerRead);
-    let report = analyze_chunked("tls-tunnel.pcap", &pcap, 1 << 16);
+    let (report, _) = analysed_tunnel(&["h2", "http/1.1"], Sealing::PerRead);
     let flow = tunnel_flow(&report);
     assert_eq!((flow.verdict, flow.confidence), ("tor-transport", Some("low")));
     assert_eq!(flow.transport, Some("tls-tunnel"));
@@ -320,8 +323,7 @@ fn with_alpn_the_tunnel_is_tor_at_low_confidence() {
 
 #[test]
 fn go_record_sizing_and_a_proxied_server_still_show_the_cells() {
-    let (pcap, plaintexts) = tunnel_capture(&lab_tor_writes(), &[], Sealing::GoClientProxiedServer);
-    let report = analyze_chunked("webtunnel-go.pcap", &pcap, 1 << 16);
+    let (report, plaintexts) = analysed_tunnel(&[], Sealing::GoClientProxiedServer);
     let flow = tunnel_flow(&report);
     let json = tunnel_evidence(flow).expect("tls-tunnel-cells evidence");
     assert_eq!(json["cell_sized"], whole_cell_records(&plaintexts));
@@ -330,8 +332,7 @@ fn go_record_sizing_and_a_proxied_server_still_show_the_cells() {
 
 #[test]
 fn a_cdn_recutting_the_server_leaves_the_client_direction_to_decide() {
-    let (pcap, plaintexts) = tunnel_capture(&lab_tor_writes(), &[], Sealing::CdnServer);
-    let report = analyze_chunked("webtunnel-cdn.pcap", &pcap, 1 << 16);
+    let (report, plaintexts) = analysed_tunnel(&[], Sealing::CdnServer);
     let flow = tunnel_flow(&report);
     let json = tunnel_evidence(flow).expect("tls-tunnel-cells evidence");
     let from_client = plaintexts.iter().filter(|(c, _)| *c);

@@ -36,6 +36,11 @@ impl FlowKey {
         let (low, high) = if pa <= pb { (pa, pb) } else { (pb, pa) };
         FlowKey { transport, v6: a.is_ipv6(), low, high }
     }
+
+    /// A flow's own key (the key is the same whichever end comes first).
+    fn of(flow: &Flow) -> Self {
+        FlowKey::new(flow.transport, flow.client, flow.server)
+    }
 }
 
 /// foldhash: fast on small keys and seeded per table, so crafted captures cannot aim
@@ -118,8 +123,6 @@ pub struct FlowTableStats {
 pub struct FlowTable {
     index: HashMap<FlowKey, u32, Hasher>,
     flows: Vec<Flow>,
-    /// `keys[i]` is the key of `flows[i]`, to re-point the index when eviction moves a flow.
-    keys: Vec<FlowKey>,
     next_seq: u64,
     pub stats: FlowTableStats,
 }
@@ -129,7 +132,6 @@ impl FlowTable {
         FlowTable {
             index: HashMap::default(),
             flows: Vec::new(),
-            keys: Vec::new(),
             next_seq: 0,
             stats: FlowTableStats { max_flows: max_flows.max(1), ..Default::default() },
         }
@@ -158,7 +160,6 @@ impl FlowTable {
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 self.index.insert(key, self.flows.len() as u32);
-                self.keys.push(key);
                 self.flows.push(new_flow(seq, ts, seg, src, dst));
                 self.flows.len() - 1
             }
@@ -208,11 +209,10 @@ impl FlowTable {
             self.stats.packets_in_evicted_flows += f.packets();
             self.stats.bytes_in_evicted_flows += f.bytes();
             // The last flow takes the evicted one's place; its index entry follows it.
-            self.flows.swap_remove(at);
-            let gone = self.keys.swap_remove(at);
-            self.index.remove(&gone);
-            if let Some(moved) = self.keys.get(at) {
-                self.index.insert(*moved, at as u32);
+            let gone = self.flows.swap_remove(at);
+            self.index.remove(&FlowKey::of(&gone));
+            if let Some(moved) = self.flows.get(at) {
+                self.index.insert(FlowKey::of(moved), at as u32);
             }
         }
     }

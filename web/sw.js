@@ -1,6 +1,6 @@
 // Service worker: keeps the page usable offline once loaded. Cache-first for the app's own
 // files (listed at build time); it never fetches anything that is not part of the page.
-const CACHE = "torsift-v1";
+const CACHE = "torsift-v2";
 const FILES = __TORSIFT_FILES__;
 self.addEventListener("install", (e) => {
   e.waitUntil(caches.open(CACHE).then((c) => c.addAll(FILES)).then(() => self.skipWaiting()));

@@ -26,8 +26,9 @@ console.log(`relays.idx: ${fs.statSync(path.join(dist, "relays.idx")).size} B ra
   // The relay history: one gzip file per year, fetched only when a capture or lookup needs it.
   const years = JSON.parse(fs.readFileSync(path.join(dist, "history/history.json"), "utf8")).years;
   const sizes = years.map((y) => fs.statSync(path.join(dist, "history", y.file)).size);
-  const kb = (b) => (b / 1024).toFixed(1);
-  console.log(`relay history: ${years.length} year files, ${kb(sizes.reduce((a, b) => a + b, 0))} KiB in all, largest ${kb(Math.max(0, ...sizes))} KiB (fetched per year)`);
+  const all = sizes.reduce((a, b) => a + b, 0);
+  const largest = Math.max(0, ...sizes);
+  console.log(`relay history: ${years.length} year files, ${(all / 1e6).toFixed(2)} MB in all (budget 3 MB), largest ${(largest / 1e3).toFixed(1)} KB (budget 400 KB; fetched per year)`);
 }
 
 const packets = Number(process.argv[2] || 1_800_000);

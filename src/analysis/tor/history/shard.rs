@@ -2,36 +2,52 @@
 //! place by [`Shard::parse`]. A capture needs only its own year, so the page fetches one shard
 //! (`history-YYYY.idx`) rather than the whole history.
 //!
-//! Layout (little-endian): magic `TSRH2`, year u16, first day i32 (1 January, days since
+//! Layout (little-endian): magic `TSRH3`, year u16, first day i32 (1 January, days since
 //! 1970-01-01), days u16, then
 //! - sources: u8 count; each: name (u8 length + UTF-8), flags u8 (bit 0: exit addresses only,
 //!   bit 1: gives ORPorts), one bit per day of the year: a snapshot of that day was used;
-//! - the span table: u32 length + bytes: LEB128 count, then each run of days that more than one
-//!   key has (the most used first): first day minus 1 January, last day minus first day, and the
-//!   bit mask of the sources that listed exactly this run; span id `i + 1` names entry `i`;
-//! - ten streams, each u32 length + bytes, read side by side in key order (keys sorted as in
-//!   `key.rs`: family ‖ address ‖ port, address-only keys with port 0 first):
+//! - the port table: u8 count, then each ORPort that more than one key has (the most used first),
+//!   u16 big-endian; a port's rank in it is one byte in `PORT_STREAM`;
+//! - the span table: u32 count, then five columns (u32 length + bytes each; see `put_span`) of
+//!   each run of days that more than one key has (the most used first): first day minus
+//!   1 January (high byte, low byte), last day minus first day (high, low), and the bit mask of
+//!   the sources that listed exactly this run (LEB128); span id `i + 1` names entry `i`;
+//! - twenty-one streams, each u32 length + bytes, read side by side in key order (keys sorted as
+//!   in `key.rs`: family ‖ address ‖ port, address-only keys with port 0 first):
 //!   - `BLOCKS`: per block of keys that share a prefix (an IPv4 /16, or an IPv6 /32 numbered
 //!     after every IPv4 /16), the prefix minus the previous block's and the block's key count;
-//!   - `KEY_HI`, `KEY_LO` (IPv4) or `KEY_V6` (IPv6): the address bits after the prefix minus the
-//!     previous key's in the block — two bytes apart for IPv4, LEB128 for IPv6;
-//!   - `FLAGS`, one byte per key: bit 0 a port follows (in `PORTS`, LEB128); bit 1 the key's runs
-//!     are its address's runs as listed by the sources that give ports (an address+ORPort key
-//!     whose relay kept one ORPort: no runs of its own); bit 4 the key's runs are those last
-//!     written (neighbours that came and went together); otherwise bits 2–3 the number of runs,
-//!     1–3, or 0 for four or more (the count minus four in `COUNTS`);
-//!   - per run, its span id as two bytes `ID_HI`, `ID_LO`, or `ID_HI` 255 and the id in `INLINE`
-//!     (LEB128) when it is 65 280 or more; id 0: a run no other key has, written in `INLINE` as
-//!     the span table writes its entries.
+//!   - `FLAGS`, one byte per key: bit 0 a port follows (its rank in `PORT_STREAM`, or 255 and the
+//!     port in `PORT_ESCAPED`); bit 5 the key's address is the previous key's (an address's
+//!     ORPort keys: no address bytes); bit 1 the key's runs are its address's runs as listed by
+//!     the sources that give ports (an address+ORPort key whose relay kept one ORPort: no runs of
+//!     its own); bit 4 the key's runs are those last written (neighbours that came and went
+//!     together); otherwise bits 2–3 the number of runs, 1–3, or 0 for four or more (the count
+//!     minus four in `COUNTS`);
+//!   - unless bit 5, the address bits after the prefix minus the previous key's in the block:
+//!     IPv4 as two bytes apart (`KEY_HI`, `KEY_LO`); IPv6 as the bits above the interface
+//!     identifier (LEB128 in `KEY_V6`) and the identifier by its kind (`V6_KIND`, see
+//!     `IID_NEXT`…`IID_RAW`);
+//!   - per run, its span id: below 128 one `ID_HI` byte; else `ID_HI` 128 + the id's high bits
+//!     and `ID_LO`; from 32,640 on `ID_HI` 255 and the id in `ID_ESCAPED` (LEB128); id 0: a run
+//!     no other key has, written in place in the five `INLINE` columns as the table writes its
+//!     entries.
 //!
-//! Why this shape (measured on the 2016–2026 history, gzip -9 of each year): one fst entry per key
-//! cost 8 bytes a key (765 KB for 2018, against a 400 KB budget for the whole shard); an fst over
-//! the blocks still cost 40–53 KB a year, a delta-coded block list 5–10 KB. Bytes that mean the
-//! same thing sit in one stream, so deflate's Huffman codes see one distribution each (an
-//! address delta split into its high and low byte: 167 KB → 130 KB in 2018); address+ORPort keys
-//! with their address's runs cost one flag byte and the port (−65 KB in 2025); runs that only one
-//! key has are written in place rather than through the table (−13 KB); a key with the runs
-//! written last says so in its flags (−10 KB in 2025).
+//! Why this shape (measured on the 2016–2026 history; sizes are each year's gzip file as the
+//! CLI exports it): one fst entry per key cost 8 bytes a key (765 KB for 2018, against a 400 KB
+//! budget for the whole shard); an fst over the blocks still cost 40–53 KB a year, a delta-coded
+//! block list 5–10 KB. Bytes that mean the same thing sit in one stream, so deflate's Huffman
+//! codes see one distribution each (an address delta split into its high and low byte: 167 KB →
+//! 130 KB in 2018). Address+ORPort keys with their address's runs cost one flag byte and the
+//! port (−65 KB in 2025); runs that only one key has are written in place rather than through
+//! the table (−13 KB); a key with the runs written last says so in its flags (−10 KB in 2025).
+//! Then, all years together (3.22 MB → 2.98 MB): spans as five columns rather than interleaved
+//! LEB128, and the 127 most used span ids as one byte (−110 KB); no address bytes for an
+//! address's ORPort keys (−62 KB); ports by rank (−14 KB); IPv6 interface identifiers by kind,
+//! since half of them are EUI-64 (2 of their 8 bytes always `ff:fe`, 3 a vendor) or small
+//! (−50 KB). Measured and not kept: block numbers and key counts in two streams (+3 KB), span
+//! ids split by the run's place in its key (no gain), an adaptive binary context coder over the
+//! streams (2022 within 1.2 % of zopfli's deflate): what is left is the information itself —
+//! two runs in five are a single day, and half the IPv6 relays have random identifiers.
 //!
 //! The reader walks every stream once when it parses a shard: it checks that every byte decodes
 //! to keys in strictly increasing order and that every stream ends where the last key does (a
@@ -45,7 +61,7 @@ use super::tsv::HistoryInput;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-pub const MAGIC: &[u8; 5] = b"TSRH2";
+pub const MAGIC: &[u8; 5] = b"TSRH3";
 pub const EXITS_ONLY: u8 = 1;
 pub const PORTS: u8 = 2;
 
@@ -58,14 +74,45 @@ const PORT_STREAM: usize = 5;
 const COUNTS: usize = 6;
 const ID_HI: usize = 7;
 const ID_LO: usize = 8;
-const INLINE: usize = 9;
-const STREAMS: usize = 10;
+const ID_ESCAPED: usize = 9;
+/// The five columns of the runs written in place (see [`SPAN_COLUMNS`]).
+const INLINE: usize = 10;
+/// Ports not in the shard's port table, two bytes each (high, low).
+const PORT_ESCAPED: usize = 15;
+/// An IPv6 key's interface identifier (its low 64 bits; `KEY_V6` has the bits between the block
+/// prefix and it): its kind, one byte, then its bytes in the kind's stream.
+const V6_KIND: usize = 16;
+const V6_SMALL: usize = 17;
+const V6_OUI: usize = 18;
+const V6_NIC: usize = 19;
+const V6_RAW: usize = 20;
+const STREAMS: usize = 21;
+
+/// Interface identifier kinds: the previous key's plus a LEB128 delta (`V6_SMALL`; another
+/// address in the same /64), below 2^32 (LEB128 in `V6_SMALL`: `::1`, `::a:b`), EUI-64 (a MAC
+/// address with `ff:fe` in its middle: vendor 3 bytes in `V6_OUI`, serial 3 in `V6_NIC`), or
+/// anything else (8 bytes in `V6_RAW`: random and privacy addresses).
+const IID_NEXT: u8 = 0;
+const IID_SMALL: u8 = 1;
+const IID_EUI64: u8 = 2;
+const IID_RAW: u8 = 3;
+const IID_BITS: u32 = 64;
+const IID_MASK: u128 = (1 << IID_BITS) - 1;
+/// A span as five columns, each its own stream: first day after 1 January (high, low byte),
+/// last day minus first (high, low byte), source mask (LEB128).
+const SPAN_COLUMNS: usize = 5;
 
 const FLAG_PORT: u8 = 1;
 const FLAG_ADDRESS_RUNS: u8 = 2;
 const FLAG_PREVIOUS_RUNS: u8 = 16;
-/// Span ids from here on are written whole in `INLINE`.
-const ID_ESCAPE: u64 = 255 << 8;
+const FLAG_SAME_ADDRESS: u8 = 32;
+/// A port rank that says the port follows in `PORT_ESCAPED`; the port table holds at most this
+/// many ports.
+const PORT_ESCAPE: u8 = 255;
+/// Span ids below this are one `ID_HI` byte; up to [`ID_ESCAPE`] they are `ID_HI` (this plus the
+/// id's high bits) and `ID_LO`; from there on `ID_HI` 255 and the id in `ID_ESCAPED`.
+const ID_ONE_BYTE: u64 = 128;
+const ID_ESCAPE: u64 = ID_ONE_BYTE + (255 - ID_ONE_BYTE) * 256;
 /// IPv6 block prefixes are numbered after every IPv4 /16.
 const V6_BLOCKS: u128 = 1 << 16;
 /// Keys decoded at most per lookup.
@@ -97,6 +144,40 @@ fn year_span(year: i64) -> (i64, i64) {
     let first = super::tsv::parse_day(&format!("{year:04}-01-01")).unwrap_or(0);
     let next = super::tsv::parse_day(&format!("{:04}-01-01", year + 1)).unwrap_or(first + 365);
     (first, next - first)
+}
+
+/// Writes a span (first, last, sources) clipped to a year starting at `first_day` as its five
+/// columns: days apart split into a high and a low byte, so each column's bytes mean one thing.
+fn put_span(columns: &mut [Vec<u8>], first_day: i64, (f, l, m): (i64, i64, u64)) {
+    if let [first_hi, first_lo, length_hi, length_lo, mask] = columns {
+        let (first, length) = ((f - first_day) as u16, (l - f) as u16);
+        first_hi.push((first >> 8) as u8);
+        first_lo.push(first as u8);
+        length_hi.push((length >> 8) as u8);
+        length_lo.push(length as u8);
+        put_varint(mask, u128::from(m));
+    }
+}
+
+/// Writes an IPv6 key's bits after its block prefix: the bits above the interface identifier
+/// as a delta from the previous key's in `KEY_V6`, then the identifier by its kind.
+fn put_v6_rest(s: &mut [Vec<u8>; STREAMS], rest: u128, previous: u128) {
+    put_varint(&mut s[KEY_V6], (rest >> IID_BITS) - (previous >> IID_BITS));
+    let (iid, previous_iid) = (rest & IID_MASK, previous & IID_MASK);
+    if rest >> IID_BITS == previous >> IID_BITS && iid > previous_iid && iid - previous_iid < 1 << 16 {
+        s[V6_KIND].push(IID_NEXT);
+        put_varint(&mut s[V6_SMALL], iid - previous_iid);
+    } else if iid >> 32 == 0 {
+        s[V6_KIND].push(IID_SMALL);
+        put_varint(&mut s[V6_SMALL], iid);
+    } else if (iid >> 24) & 0xffff == 0xfffe {
+        s[V6_KIND].push(IID_EUI64);
+        s[V6_OUI].extend_from_slice(&((iid >> 40) as u32).to_be_bytes()[1..]);
+        s[V6_NIC].extend_from_slice(&(iid as u32).to_be_bytes()[1..]);
+    } else {
+        s[V6_KIND].push(IID_RAW);
+        s[V6_RAW].extend_from_slice(&(iid as u64).to_be_bytes());
+    }
 }
 
 /// One shard per year that any interval or snapshot touches, in year order.
@@ -244,15 +325,23 @@ fn write_year(input: &HistoryInput, sorted: &[&super::tsv::Interval], year: i64)
     table.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let span_id: BTreeMap<(i64, i64, u64), u64> =
         table.iter().enumerate().map(|(i, (span, _))| (*span, i as u64 + 1)).collect();
-    let put_span = |out: &mut Vec<u8>, (f, l, m): (i64, i64, u64)| {
-        put_varint(out, (f - first_day) as u128);
-        put_varint(out, (l - f) as u128);
-        put_varint(out, u128::from(m));
-    };
-    let mut table_bytes = Vec::new();
-    put_varint(&mut table_bytes, table.len() as u128);
+    // Relays use a few ORPorts (9001, 443, …): the ports more than one key has, the most used
+    // first, so a port is one byte that is mostly the same few values.
+    let mut port_uses: BTreeMap<u16, u64> = BTreeMap::new();
+    for (_, _, port) in keys.keys().filter(|k| k.2 != 0) {
+        *port_uses.entry(*port).or_insert(0) += 1;
+    }
+    let mut ports: Vec<(u16, u64)> = port_uses.into_iter().filter(|(_, n)| *n > 1).collect();
+    ports.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ports.truncate(usize::from(PORT_ESCAPE));
+    let port_rank: BTreeMap<u16, u8> = ports.iter().enumerate().map(|(i, (port, _))| (*port, i as u8)).collect();
+    out.push(ports.len() as u8);
+    for (port, _) in &ports {
+        out.extend_from_slice(&port.to_be_bytes());
+    }
+    let mut table_columns: [Vec<u8>; SPAN_COLUMNS] = Default::default();
     for (span, _) in &table {
-        put_span(&mut table_bytes, *span);
+        put_span(&mut table_columns, first_day, *span);
     }
     let mut s: [Vec<u8>; STREAMS] = Default::default();
     let entries: Vec<(&Key, &Runs)> = keys.iter().collect();
@@ -266,18 +355,29 @@ fn write_year(input: &HistoryInput, sorted: &[&super::tsv::Interval], year: i64)
         previous_block = number;
         let mask = (1u128 << rest_bits(*family)) - 1;
         let mut previous = 0u128;
-        for ((family, address, port), runs) in block {
+        let mut previous_v6 = 0u128;
+        for (n, ((family, address, port), runs)) in block.iter().enumerate() {
             let delta = (address & mask) - previous;
             previous = address & mask;
-            if *family == 4 {
+            let mut flags = if *port != 0 { FLAG_PORT } else { 0 };
+            if delta == 0 && n > 0 {
+                // An address's ORPort keys follow it: the address is not written again.
+                flags |= FLAG_SAME_ADDRESS;
+            } else if *family == 4 {
                 s[KEY_HI].push((delta >> 8) as u8);
                 s[KEY_LO].push(delta as u8);
             } else {
-                put_varint(&mut s[KEY_V6], delta);
+                put_v6_rest(&mut s, address & mask, previous_v6);
             }
-            let mut flags = if *port != 0 { FLAG_PORT } else { 0 };
+            previous_v6 = address & mask;
             if *port != 0 {
-                put_varint(&mut s[PORT_STREAM], u128::from(*port));
+                match port_rank.get(port) {
+                    Some(&rank) => s[PORT_STREAM].push(rank),
+                    None => {
+                        s[PORT_STREAM].push(PORT_ESCAPE);
+                        s[PORT_ESCAPED].extend_from_slice(&port.to_be_bytes());
+                    }
+                }
             }
             if same_as_address.contains(&(*family, *address, *port)) {
                 s[FLAGS].push(flags | FLAG_ADDRESS_RUNS);
@@ -295,20 +395,24 @@ fn write_year(input: &HistoryInput, sorted: &[&super::tsv::Interval], year: i64)
             }
             for (&(f, l), &m) in runs.iter() {
                 let id = span_id.get(&(f, l, m)).copied().unwrap_or(0);
-                if id >= ID_ESCAPE {
-                    s[ID_HI].push(255);
-                    put_varint(&mut s[INLINE], u128::from(id));
+                if id < ID_ONE_BYTE {
+                    s[ID_HI].push(id as u8);
+                } else if id < ID_ESCAPE {
+                    let k = id - ID_ONE_BYTE;
+                    s[ID_HI].push((ID_ONE_BYTE + (k >> 8)) as u8);
+                    s[ID_LO].push(k as u8);
                 } else {
-                    s[ID_HI].push((id >> 8) as u8);
-                    s[ID_LO].push(id as u8);
+                    s[ID_HI].push(255);
+                    put_varint(&mut s[ID_ESCAPED], u128::from(id));
                 }
                 if id == 0 {
-                    put_span(&mut s[INLINE], (f, l, m));
+                    put_span(&mut s[INLINE..INLINE + SPAN_COLUMNS], first_day, (f, l, m));
                 }
             }
         }
     }
-    for part in std::iter::once(&table_bytes).chain(s.iter()) {
+    out.extend_from_slice(&(table.len() as u32).to_le_bytes());
+    for part in table_columns.iter().chain(s.iter()) {
         out.extend_from_slice(&(part.len() as u32).to_le_bytes());
         out.extend_from_slice(part);
     }
@@ -359,6 +463,8 @@ pub struct Shard {
     pub sources: Vec<ShardSource>,
     port_mask: u64,
     spans: Vec<(i64, i64, u64)>,
+    /// The port table: a port rank is an index into it.
+    ports: Vec<u16>,
     blob: Cow<'static, [u8]>,
     streams: [std::ops::Range<usize>; STREAMS],
     /// Built on first use: a process that embeds every year walks only the years it looks up.
@@ -428,15 +534,22 @@ impl Shard {
             }
             sources.push(ShardSource { name, flags, coverage });
         }
-        let table_len = le32(bytes, &mut at)? as usize;
-        let table = take(bytes, &mut at, table_len)?;
-        let mut t = 0;
-        let count = get_varint(table, &mut t)?;
-        let mut spans = Vec::with_capacity(count.min(1 << 20) as usize);
-        for _ in 0..count {
-            spans.push(read_span(table, &mut t, first_day)?);
+        let mut ports = Vec::new();
+        for _ in 0..*take(bytes, &mut at, 1)?.first()? {
+            ports.push(u16::from_be_bytes(take(bytes, &mut at, 2)?.try_into().ok()?));
         }
-        if t != table.len() {
+        let count = le32(bytes, &mut at)? as usize;
+        let mut columns: [&[u8]; SPAN_COLUMNS] = Default::default();
+        for column in &mut columns {
+            let len = le32(bytes, &mut at)? as usize;
+            *column = take(bytes, &mut at, len)?;
+        }
+        let mut column_at = [0u32; SPAN_COLUMNS];
+        let mut spans = Vec::with_capacity(count.min(1 << 20));
+        for _ in 0..count {
+            spans.push(read_span(&columns, &mut column_at, first_day)?);
+        }
+        if column_at.iter().zip(&columns).any(|(&at, column)| at as usize != column.len()) {
             return None;
         }
         let mut streams: [std::ops::Range<usize>; STREAMS] = Default::default();
@@ -449,7 +562,7 @@ impl Shard {
         if at != bytes.len() || bytes.len() > u32::MAX as usize {
             return None;
         }
-        Some(Shard { year, first_day, days, sources, port_mask, spans, blob, streams, index: Default::default() })
+        Some(Shard { year, first_day, days, sources, port_mask, spans, ports, blob, streams, index: Default::default() })
     }
 
     /// Whether every key decodes (walks them the first time): a damaged shard is refused here,
@@ -578,6 +691,27 @@ impl Streams<'_> {
         Some(v)
     }
 
+    /// An IPv6 key's bits after its block prefix, as a delta from the previous key's (see
+    /// `put_v6_rest`).
+    fn v6_delta(&self, cursor: &mut Cursor) -> Option<u128> {
+        let previous = cursor.previous;
+        let high = (previous >> IID_BITS).checked_add(self.varint(cursor, KEY_V6)?).filter(|h| h >> 32 == 0)?;
+        let bytes = |cursor: &mut Cursor, stream: usize, n: usize| -> Option<u128> {
+            (0..n).try_fold(0u128, |v, _| Some(v << 8 | u128::from(self.byte(cursor, stream)?)))
+        };
+        let iid = match self.byte(cursor, V6_KIND)? {
+            IID_NEXT => (previous & IID_MASK).checked_add(self.varint(cursor, V6_SMALL)?)?,
+            IID_SMALL => self.varint(cursor, V6_SMALL)?,
+            IID_EUI64 => bytes(cursor, V6_OUI, 3)? << 40 | 0xfffe << 24 | bytes(cursor, V6_NIC, 3)?,
+            IID_RAW => bytes(cursor, V6_RAW, 8)?,
+            _ => return None,
+        };
+        if iid > IID_MASK {
+            return None;
+        }
+        (high.checked_shl(IID_BITS)? | iid).checked_sub(previous)
+    }
+
     /// Decodes the key at `cursor` and moves past it; when `keep` wants the key, its runs go to
     /// `scratch` (`address` for an address-only key, `key` for an address+ORPort key). Also
     /// where its runs came from. `Some(None)` at the end of the blocks; `None` on bytes that do
@@ -607,20 +741,26 @@ impl Streams<'_> {
         if family == 6 && prefix > u128::from(u32::MAX) {
             return None;
         }
-        let delta = if family == 4 {
+        let flags = self.byte(cursor, FLAGS)?;
+        if flags >> 6 != 0 {
+            return None;
+        }
+        let delta = if flags & FLAG_SAME_ADDRESS != 0 {
+            0
+        } else if family == 4 {
             u128::from(self.byte(cursor, KEY_HI)?) << 8 | u128::from(self.byte(cursor, KEY_LO)?)
         } else {
-            self.varint(cursor, KEY_V6)?
+            self.v6_delta(cursor)?
         };
         let rest = cursor.previous.checked_add(delta).filter(|&r| r >> rest_bits(family) == 0)?;
         cursor.previous = rest;
         cursor.left -= 1;
-        let flags = self.byte(cursor, FLAGS)?;
-        if flags >> 5 != 0 {
-            return None;
-        }
         let port = if flags & FLAG_PORT != 0 {
-            u16::try_from(self.varint(cursor, PORT_STREAM)?).ok().filter(|&p| p != 0)?
+            let port = match self.byte(cursor, PORT_STREAM)? {
+                PORT_ESCAPE => u16::from_be_bytes([self.byte(cursor, PORT_ESCAPED)?, self.byte(cursor, PORT_ESCAPED)?]),
+                rank => *self.shard.ports.get(usize::from(rank))?,
+            };
+            Some(port).filter(|&p| p != 0)?
         } else {
             0
         };
@@ -669,17 +809,16 @@ impl Streams<'_> {
             out.clear();
         }
         for _ in 0..count {
-            let hi = self.byte(cursor, ID_HI)?;
-            let id = if hi == 255 {
-                u64::try_from(self.varint(cursor, INLINE)?).ok().filter(|&id| id >= ID_ESCAPE)?
-            } else {
-                u64::from(hi) << 8 | u64::from(self.byte(cursor, ID_LO)?)
+            let hi = u64::from(self.byte(cursor, ID_HI)?);
+            let id = match hi {
+                0..ID_ONE_BYTE => hi,
+                255 => u64::try_from(self.varint(cursor, ID_ESCAPED)?).ok().filter(|&id| id >= ID_ESCAPE)?,
+                _ => ID_ONE_BYTE + ((hi - ID_ONE_BYTE) << 8 | u64::from(self.byte(cursor, ID_LO)?)),
             };
             let span = if id == 0 {
-                let mut at = cursor.at[INLINE] as usize;
-                let span = read_span(self.bytes[INLINE], &mut at, self.shard.first_day)?;
-                cursor.at[INLINE] = at as u32;
-                span
+                let columns = self.bytes.get(INLINE..INLINE + SPAN_COLUMNS)?;
+                let at = cursor.at.get_mut(INLINE..INLINE + SPAN_COLUMNS)?;
+                read_span(columns, at, self.shard.first_day)?
             } else {
                 *self.shard.spans.get(usize::try_from(id - 1).ok()?)?
             };
@@ -691,8 +830,20 @@ impl Streams<'_> {
     }
 }
 
-fn read_span(buf: &[u8], at: &mut usize, first_day: i64) -> Option<(i64, i64, u64)> {
-    let first = first_day.checked_add(i64::try_from(get_varint(buf, at)?).ok()?)?;
-    let last = first.checked_add(i64::try_from(get_varint(buf, at)?).ok()?)?;
-    Some((first, last, u64::try_from(get_varint(buf, at)?).ok()?))
+/// Reads a span written by [`put_span`] from its five columns, moving `at` past it.
+fn read_span(columns: &[&[u8]], at: &mut [u32], first_day: i64) -> Option<(i64, i64, u64)> {
+    let mut byte = |i: usize| -> Option<i64> {
+        let at = at.get_mut(i)?;
+        let b = *columns.get(i)?.get(*at as usize)?;
+        *at += 1;
+        Some(i64::from(b))
+    };
+    let first = first_day.checked_add(byte(0)? << 8 | byte(1)?)?;
+    let last = first.checked_add(byte(2)? << 8 | byte(3)?)?;
+    let column = columns.get(4)?;
+    let at = at.get_mut(4)?;
+    let mut next = *at as usize;
+    let mask = u64::try_from(get_varint(column, &mut next)?).ok()?;
+    *at = u32::try_from(next).ok()?;
+    Some((first, last, mask))
 }

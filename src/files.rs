@@ -27,12 +27,29 @@ pub struct ReadCapture {
 
 /// Reads the file at `path` (`-`: standard input) through the core.
 pub fn read_path(path: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> ReadCapture {
-    let analyzer = Analyzer::with_relays(path, limits.clone(), relays.clone());
+    read_path_with(Analyzer::with_relays(path, limits.clone(), relays.clone()), path, None)
+}
+
+/// Reads the file at `path` like `read_path`, and hands each flow evicted from the full flow
+/// table to `on_evicted` as soon as it leaves (`Analyzer::report_evicted_flows`), so that memory
+/// holds the table and never more, whatever the file's size; the rest come from `finish_with_flows`.
+pub fn read_path_streaming(
+    path: &str,
+    limits: &Limits,
+    relays: &Arc<RelayIndex>,
+    on_evicted: &mut dyn FnMut(FlowReport),
+) -> ReadCapture {
+    let mut analyzer = Analyzer::with_relays(path, limits.clone(), relays.clone());
+    analyzer.report_evicted_flows();
+    read_path_with(analyzer, path, Some(on_evicted))
+}
+
+fn read_path_with(analyzer: Analyzer, path: &str, on_evicted: Option<&mut dyn FnMut(FlowReport)>) -> ReadCapture {
     if path == "-" {
-        return read(analyzer, std::io::stdin().lock());
+        return read(analyzer, std::io::stdin().lock(), on_evicted);
     }
     match std::fs::File::open(path) {
-        Ok(f) => read(analyzer, f),
+        Ok(f) => read(analyzer, f, on_evicted),
         Err(e) => ReadCapture {
             analyzer,
             open_error: Some(CaptureError::new(0, format!("cannot open the file: {e}"))),
@@ -44,17 +61,25 @@ pub fn read_path(path: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> ReadC
 /// Streams `input` through `analyzer` and makes the report; a read error ends the report with
 /// its byte offset.
 pub fn analyze_reader(analyzer: Analyzer, input: impl Read) -> CaptureReport {
-    read(analyzer, input).finish()
+    read(analyzer, input, None).finish()
 }
 
-fn read(mut analyzer: Analyzer, mut input: impl Read) -> ReadCapture {
+fn read(
+    mut analyzer: Analyzer,
+    mut input: impl Read,
+    mut on_evicted: Option<&mut dyn FnMut(FlowReport)>,
+) -> ReadCapture {
     let mut buf = vec![0u8; READ_CHUNK];
     let mut read_error = None;
     loop {
         match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                if analyzer.push(buf.get(..n).unwrap_or_default()).is_err() {
+                let pushed = analyzer.push(buf.get(..n).unwrap_or_default());
+                if let Some(on_evicted) = on_evicted.as_deref_mut() {
+                    analyzer.take_evicted_reports(on_evicted);
+                }
+                if pushed.is_err() {
                     break;
                 }
             }

@@ -42,7 +42,9 @@
 //! - Relay lists age (the relay history dates a match on the capture's own day where it has a
 //!   snapshot of that day, and says "no data" where it has none); TLS 1.3 hides certificates; a
 //!   snaplen that cuts payloads hides handshakes.
-//! - Flows evicted from a full table are counted (`flow_table.flows_evicted`), not listed.
+//! - Flows evicted from a full table are counted (`flow_table.flows_evicted`), not listed —
+//!   unless the reader asks for their reports as they leave (`Analyzer::report_evicted_flows`,
+//!   the CLI's `--format ndjson`).
 //! - A frame cut short by a small snaplen still counts, with the bytes it declares on the wire.
 
 #![forbid(unsafe_code)]

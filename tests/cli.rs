@@ -164,7 +164,105 @@ fn ndjson_is_the_json_report_line_by_line() {
         for key in ["type", "flow_count"] {
             got.as_object_mut().unwrap().remove(key);
         }
+        // ndjson's table is smaller by default (it reports what it evicts; none here).
+        assert!(got["flow_table"]["max_flows"].as_u64() < expected["flow_table"]["max_flows"].as_u64());
+        for table in [&mut got, &mut expected] {
+            table["flow_table"].as_object_mut().unwrap().remove("max_flows");
+        }
         assert_eq!(got, expected);
     }
     assert_eq!(at, lines.len());
+}
+
+/// The flow lines and the capture line of one capture in `--format ndjson` output.
+fn ndjson_lines(out: &str) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let flows: Vec<serde_json::Value> =
+        lines.iter().filter(|l| l["type"] == "flow").map(|l| l["flow"].clone()).collect();
+    let capture = lines.iter().find(|l| l["type"] == "capture").unwrap().clone();
+    (flows, capture)
+}
+
+/// Endpoints of a flow, in either orientation (a flow's later piece may begin with a server's
+/// packet, so it can name the ends the other way round).
+fn ends(flow: &serde_json::Value) -> (String, String, String) {
+    let (a, b) = (flow["client"].as_str().unwrap().to_string(), flow["server"].as_str().unwrap().to_string());
+    let proto = flow["proto"].as_str().unwrap().to_string();
+    if a <= b {
+        (proto, a, b)
+    } else {
+        (proto, b, a)
+    }
+}
+
+/// `--format ndjson` reports a flow evicted from a full table when it leaves (marked
+/// `evicted`) instead of dropping it: with a table of 8 on a capture of 36 flows, every packet
+/// and byte the whole report (table large enough for all) counts is in some flow line, every
+/// conversation is there, and every Tor conversation still has a Tor verdict.
+#[test]
+fn ndjson_reports_the_flows_a_full_table_evicts() {
+    let file = capture("lab/tor-04-mixed.pcap");
+    let (code, json, _) = torsift(&["analyze", "--format", "json", &file]);
+    assert_eq!(code, 0);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let whole = &json["captures"][0];
+    let all = whole["flows"].as_array().unwrap();
+    assert_eq!(whole["flow_table"]["flows_evicted"], 0);
+    let (code, out, _) = torsift(&["analyze", "--format", "ndjson", "--max-flows", "8", &file]);
+    assert_eq!(code, 0);
+    let (pieces, summary) = ndjson_lines(&out);
+    let evicted = pieces.iter().filter(|f| f["evicted"] == true).count() as u64;
+    assert!(evicted > 0, "a table of 8 evicts on a capture of {} flows", all.len());
+    assert_eq!(summary["flow_table"]["flows_evicted"].as_u64(), Some(evicted));
+    assert_eq!(summary["flow_count"].as_u64(), Some(pieces.len() as u64));
+    assert!(pieces.iter().filter(|f| f["evicted"] != true).count() <= 8);
+    let sum = |flows: &[serde_json::Value], key: &str| flows.iter().map(|f| f[key].as_u64().unwrap()).sum::<u64>();
+    assert_eq!(sum(&pieces, "packets"), sum(all, "packets"));
+    assert_eq!(sum(&pieces, "bytes"), sum(all, "bytes"));
+    assert_eq!(
+        summary["flow_table"]["packets_in_evicted_flows"].as_u64(),
+        Some(pieces.iter().filter(|f| f["evicted"] == true).map(|f| f["packets"].as_u64().unwrap()).sum::<u64>())
+    );
+    let conversations = |flows: &[serde_json::Value]| flows.iter().map(ends).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(conversations(&pieces), conversations(all));
+    let tor = |f: &serde_json::Value| f["verdict"].as_str().unwrap().starts_with("tor");
+    for flow in all.iter().filter(|f| tor(f)) {
+        assert!(
+            pieces.iter().any(|p| ends(p) == ends(flow) && tor(p)),
+            "{} {} lost its Tor verdict",
+            flow["client"],
+            flow["server"]
+        );
+    }
+    // The summary's other fields are the whole report's, bar the table.
+    assert_eq!(summary["packets"], whole["packets"]);
+    assert_eq!(summary["bytes"], whole["bytes"]);
+}
+
+/// Files read side by side keep their order even when a later file evicts flows before its
+/// turn to write (its lines wait in a temporary file): the output is each file's own run's.
+#[test]
+fn ndjson_keeps_file_order_while_files_evict_side_by_side() {
+    let files = [capture("lab/tor-04-mixed.pcap"), capture("public/tor/ndpi_tor_2013-11-07.pcap")];
+    let run = |files: &[&str]| {
+        let mut args = vec!["analyze", "--format", "ndjson", "--max-flows", "4"];
+        args.extend(files);
+        let (code, out, _) = torsift(&args);
+        assert_eq!(code, 0);
+        out.lines().skip(1).map(String::from).collect::<Vec<String>>()
+    };
+    let together = run(&[&files[0], &files[1]]);
+    let mut apart = run(&[&files[0]]);
+    apart.extend(run(&[&files[1]]));
+    assert_eq!(together, apart);
+    assert!(together.iter().filter(|l| l.contains("\"evicted\":true")).count() > 2);
+    let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            e.file_name().to_string_lossy().starts_with("torsift-")
+                && e.file_name().to_string_lossy().ends_with(".ndjson")
+        })
+        .collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
 }

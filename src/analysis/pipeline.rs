@@ -47,7 +47,8 @@ struct Stages {
 
 #[derive(Default)]
 struct Totals {
-    /// Bytes handed to stream heads so far (bounded by `Limits::max_head_bytes_total`).
+    /// Bytes handed to stream heads so far, less those of flows reported when evicted
+    /// (bounded by `Limits::max_head_bytes_total`).
     head_bytes: usize,
     heads_refused: u64,
     /// Every DNS name looked up in the capture (bounded by `Limits::max_dns_names`).
@@ -67,6 +68,8 @@ pub struct Analyzer {
     stages: Stages,
     error: Option<CaptureError>,
     input_bytes: u64,
+    /// The hosts of the flows reported so far (evicted flows reported early, then the rest).
+    hosts: hosts::HostSummaries,
 }
 
 impl Analyzer {
@@ -92,6 +95,32 @@ impl Analyzer {
             },
             error: None,
             input_bytes: 0,
+            hosts: hosts::HostSummaries::default(),
+        }
+    }
+
+    /// Flows evicted from a full table are reported, by `take_evicted_reports`, rather than
+    /// only counted: with it a reader that streams reports holds no more than the table,
+    /// however many flows the capture has (`--format ndjson`). An evicted flow's report is
+    /// made when it leaves the table: it has no Snowflake evidence (that ties flows together)
+    /// and knows the DNS answers seen until then.
+    pub fn report_evicted_flows(&mut self) {
+        self.stages.flows.keep_evicted();
+    }
+
+    /// Hands the reports of the flows evicted since the last call to `on_flow`, in eviction
+    /// order (see `report_evicted_flows`).
+    pub fn take_evicted_reports(&mut self, on_flow: &mut dyn FnMut(FlowReport)) {
+        for mut flow in self.stages.flows.take_evicted() {
+            // Its head leaves with it: the head budget bounds the heads held, not those seen.
+            let head = flow.stream.as_ref().map_or(0, |s| s.head_bytes());
+            self.stages.totals.head_bytes = self.stages.totals.head_bytes.saturating_sub(head);
+            let mut findings = flow_findings(&self.relays, &self.stages.totals, &mut flow);
+            findings.facts = None;
+            let mut report = flow_report(&self.relays, &flow, findings);
+            report.evicted = true;
+            self.hosts.add(&report);
+            on_flow(report);
         }
     }
 
@@ -176,6 +205,8 @@ impl Analyzer {
             });
         }
         self.stages.decoder.finish();
+        // Flows evicted by the last bytes (when they are reported at all) come first.
+        self.take_evicted_reports(on_flow);
         self.build_report(on_flow)
     }
 
@@ -216,30 +247,13 @@ impl Analyzer {
         }
         let flow_table = flows.stats.clone();
         let relays = &self.relays;
-        let dns_names = &totals.dns_names;
-        let was_resolved = |name: &str| dns_names.contains(&name.to_ascii_lowercase());
         let flows = flows.into_flows();
-        let mut hosts = hosts::HostSummaries::default();
+        let mut hosts = self.hosts;
         let mut emit = |report: FlowReport| {
             hosts.add(&report);
             on_flow(report);
         };
-        let read_flow = |flow: &mut Flow| -> FlowFindings {
-            // Each flow's stream is read once: its facts become the flow's evidence and its
-            // stream summary, and the stream's buffers are freed.
-            let facts = flow.stream.take().map(|s| s.facts());
-            let mut evidence = evidence::relay_evidence(relays, flow);
-            evidence.extend(evidence::content_evidence(flow, facts.as_ref(), &was_resolved));
-            let resolved_name = totals.resolved.get(&flow.server.ip()).map(String::as_str);
-            evidence.extend(evidence::builtin_evidence(bridges::builtin(), flow, facts.as_ref(), resolved_name));
-            // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only
-            // repeat zeros for every bulk flow.
-            let summary = facts
-                .as_ref()
-                .filter(|f| f.shows_something())
-                .map(|f| Box::new(super::report::StreamSummary::from_facts(f)));
-            FlowFindings { evidence, summary, facts }
-        };
+        let read_flow = |flow: &mut Flow| flow_findings(relays, &totals, flow);
         if evidence::snowflake_possible(&flows) {
             // Snowflake's evidence takes several flows to see: every flow's view first, then
             // the reports.
@@ -310,6 +324,22 @@ struct FlowFindings {
     summary: Option<Box<super::report::StreamSummary>>,
     /// The stream's facts, kept only until the Snowflake view is made.
     facts: Option<crate::analysis::tls::StreamFacts>,
+}
+
+/// What one flow's stream and addresses showed. Each flow's stream is read once: its facts
+/// become the flow's evidence and its stream summary, and the stream's buffers are freed.
+fn flow_findings(relays: &RelayIndex, totals: &Totals, flow: &mut Flow) -> FlowFindings {
+    let facts = flow.stream.take().map(|s| s.facts());
+    let was_resolved = |name: &str| totals.dns_names.contains(&name.to_ascii_lowercase());
+    let mut evidence = evidence::relay_evidence(relays, flow);
+    evidence.extend(evidence::content_evidence(flow, facts.as_ref(), &was_resolved));
+    let resolved_name = totals.resolved.get(&flow.server.ip()).map(String::as_str);
+    evidence.extend(evidence::builtin_evidence(bridges::builtin(), flow, facts.as_ref(), resolved_name));
+    // Streams that showed nothing (no TLS, no HTTP) get no summary: it would only repeat zeros
+    // for every bulk flow.
+    let summary =
+        facts.as_ref().filter(|f| f.shows_something()).map(|f| Box::new(super::report::StreamSummary::from_facts(f)));
+    FlowFindings { evidence, summary, facts }
 }
 
 /// A flow's report: its verdict from its evidence, and the facts that go with it.

@@ -161,6 +161,10 @@ pub struct FlowReport {
     /// What a UDP flow's datagrams showed: STUN requests, ICE checks, a DTLS ClientHello.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub datagrams: Option<Box<crate::analysis::udp::DatagramFacts>>,
+    /// The flow left a full flow table before the capture ended and was reported then
+    /// (`--format ndjson`); a later packet of it is another flow. Absent otherwise.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub evicted: bool,
 }
 
 /// The report's compact view of [`crate::analysis::tls::StreamFacts`].
@@ -278,6 +282,7 @@ impl FlowReport {
             stream: None,
             dns_names: f.dns_names.clone(),
             datagrams: None,
+            evicted: false,
         }
     }
 }

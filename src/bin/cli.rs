@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use torsift::analysis::tor::history::{lookup, RelayHistory};
 use torsift::analysis::tor::relays::{list, RelayIndex};
 use torsift::analysis::{CaptureReport, Limits, Report};
@@ -79,6 +79,13 @@ fn flag_value<'a>(args: &'a [String], i: &mut usize, name: &str) -> Result<&'a s
     args.get(*i).map(String::as_str).ok_or_else(|| format!("{name} needs a value"))
 }
 
+/// What `--format ndjson` holds by default, in all (see `analyze`): 64,000 live flows (up to
+/// ~850 bytes each with their TCP stream state, ~55 MiB) and 32 MiB of stream heads (the first
+/// bytes of each direction, up to a TLS handshake's; a flow opened while they are spent keeps
+/// none until others leave), so that a run stays under 128 MiB whatever the capture.
+const NDJSON_TABLE_FLOWS: usize = 64_000;
+const NDJSON_HEAD_BYTES: usize = 32 << 20;
+
 fn number(v: &str, name: &str) -> Result<u64, String> {
     v.parse().map_err(|_| format!("{name} wants a whole number, got `{v}`"))
 }
@@ -86,6 +93,7 @@ fn number(v: &str, name: &str) -> Result<u64, String> {
 fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     let mut format = forced.unwrap_or("json").to_string();
     let mut limits = Limits::default();
+    let mut max_flows_given = false;
     let mut files = Vec::new();
     let mut lists = Vec::new();
     let mut builtin = true;
@@ -101,6 +109,7 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
             }
             a if a == "--max-flows" || a.starts_with("--max-flows=") => {
                 limits.max_flows = number(flag_value(args, &mut i, "--max-flows")?, "--max-flows")? as usize;
+                max_flows_given = true;
             }
             a if a == "--relays" || a.starts_with("--relays=") => {
                 lists.push(load_list(flag_value(args, &mut i, "--relays")?)?);
@@ -117,6 +126,14 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     }
     if files.is_empty() {
         return Err("no capture files given".into());
+    }
+    if format == "ndjson" && !max_flows_given {
+        // ndjson reports a flow evicted from a full table rather than dropping it, so its table
+        // is sized for memory: NDJSON_TABLE_FLOWS live flows in all, shared by the files read
+        // at once.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
+        limits.max_flows = NDJSON_TABLE_FLOWS / workers;
+        limits.max_head_bytes_total = NDJSON_HEAD_BYTES / workers;
     }
     let mut index = if builtin { RelayIndex::builtin() } else { RelayIndex::default() };
     index.add_lists(&lists)?;
@@ -160,9 +177,11 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     Ok(if failed.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-/// `--format ndjson`: the files are read on every core (one file per thread at a time); each
-/// file's report is made when its turn comes, in the order the files were given, and written a
-/// flow line at a time. Memory holds the flow tables of the files being read, never a report.
+/// `--format ndjson`: the files are read on every core (one file per thread at a time) and
+/// written in the order they were given, a flow line at a time: a flow evicted from the full
+/// flow table as it leaves it (the file whose turn has not come yet keeps those lines in a
+/// temporary file until it does), the others when the file ends. Memory holds the flow tables
+/// of the files being read, never a report.
 fn stream_ndjson(
     files: &[String],
     limits: &Limits,
@@ -170,48 +189,151 @@ fn stream_ndjson(
     out: &mut (dyn Write + Send),
     failed: &mut Vec<String>,
 ) -> std::io::Result<()> {
-    use std::sync::{Condvar, Mutex};
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    // Whose turn it is to write, and what writing has come to.
-    let turn = (Mutex::new(0usize), Condvar::new());
-    let output = Mutex::new((out, Ok(()), failed));
+    let turn = Turn::default();
+    let output = Mutex::new(Output { out, result: Ok(()), failed });
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (next, turn, output) = (&next, &turn, &output);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(file) = files.get(i) else { break };
-                let read = torsift::files::read_path(file, limits, relays);
-                let (lock, turned) = turn;
-                let mut current = lock.lock().unwrap_or_else(|e| e.into_inner());
-                while *current != i {
-                    current = turned.wait(current).unwrap_or_else(|e| e.into_inner());
-                }
-                drop(current);
-                {
-                    let mut guard = output.lock().unwrap_or_else(|e| e.into_inner());
-                    let (out, result, failed) = &mut *guard;
-                    let mut count = 0;
-                    let capture = read.finish_with_flows(&mut |flow| {
-                        count += 1;
-                        if result.is_ok() {
-                            *result = torsift::records::write_flow(file, &flow, &mut **out);
-                        }
-                    });
-                    if let Some(e) = &capture.error {
-                        failed.push(format!("{}: {e}", capture.file));
-                    }
-                    if result.is_ok() {
-                        *result = torsift::records::write_capture_line(&capture, count, &mut **out);
+                let mut lines = FlowLines { i, file, turn, output, spill: None, count: 0, spill_error: None };
+                let read = torsift::files::read_path_streaming(file, limits, relays, &mut |flow| lines.write(&flow));
+                turn.wait_for(i);
+                lines.write_spilled();
+                let capture = read.finish_with_flows(&mut |flow| lines.write(&flow));
+                let mut guard = output.lock().unwrap_or_else(|e| e.into_inner());
+                let o = &mut *guard;
+                if let Some(e) = lines.spill_error.take() {
+                    if o.result.is_ok() {
+                        o.result = Err(e);
                     }
                 }
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) += 1;
-                turned.notify_all();
+                if let Some(e) = &capture.error {
+                    o.failed.push(format!("{}: {e}", capture.file));
+                }
+                if o.result.is_ok() {
+                    o.result = torsift::records::write_capture_line(&capture, lines.count, &mut *o.out);
+                }
+                drop(guard);
+                turn.pass();
             });
         }
     });
-    output.into_inner().unwrap_or_else(|e| e.into_inner()).1
+    output.into_inner().unwrap_or_else(|e| e.into_inner()).result
+}
+
+/// Whose turn it is to write: the index of the file being written.
+#[derive(Default)]
+struct Turn {
+    current: Mutex<usize>,
+    passed: Condvar,
+}
+
+impl Turn {
+    fn is(&self, i: usize) -> bool {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) == i
+    }
+
+    fn wait_for(&self, i: usize) {
+        let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
+        while *current != i {
+            current = self.passed.wait(current).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn pass(&self) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.passed.notify_all();
+    }
+}
+
+/// The shared output: the writer, what writing has come to, and the files that failed.
+struct Output<'a> {
+    out: &'a mut (dyn Write + Send),
+    result: std::io::Result<()>,
+    failed: &'a mut Vec<String>,
+}
+
+/// One file's flow lines: straight to the output once it is this file's turn, into a
+/// temporary file before (copied out, then deleted, when the turn comes).
+struct FlowLines<'a, 'o> {
+    i: usize,
+    file: &'a str,
+    turn: &'a Turn,
+    output: &'a Mutex<Output<'o>>,
+    spill: Option<Spill>,
+    count: usize,
+    spill_error: Option<std::io::Error>,
+}
+
+impl FlowLines<'_, '_> {
+    fn write(&mut self, flow: &torsift::analysis::report::FlowReport) {
+        self.count += 1;
+        if self.spill_error.is_some() {
+            return;
+        }
+        if self.turn.is(self.i) {
+            self.write_spilled();
+            let mut guard = self.output.lock().unwrap_or_else(|e| e.into_inner());
+            let o = &mut *guard;
+            if o.result.is_ok() {
+                o.result = torsift::records::write_flow(self.file, flow, &mut *o.out);
+            }
+            return;
+        }
+        let written = match &mut self.spill {
+            Some(spill) => torsift::records::write_flow(self.file, flow, &mut spill.writer),
+            None => Spill::create(self.i).and_then(|mut spill| {
+                let written = torsift::records::write_flow(self.file, flow, &mut spill.writer);
+                self.spill = Some(spill);
+                written
+            }),
+        };
+        if let Err(e) = written {
+            self.spill_error = Some(std::io::Error::new(e.kind(), format!("temporary file for {}: {e}", self.file)));
+        }
+    }
+
+    /// Copies the lines kept before this file's turn to the output (call it in the turn).
+    fn write_spilled(&mut self) {
+        let Some(spill) = self.spill.take() else { return };
+        let mut guard = self.output.lock().unwrap_or_else(|e| e.into_inner());
+        let o = &mut *guard;
+        if o.result.is_ok() {
+            o.result = spill.copy_to(&mut *o.out);
+        }
+    }
+}
+
+/// A temporary file of flow lines, deleted when dropped.
+struct Spill {
+    path: std::path::PathBuf,
+    writer: std::io::BufWriter<std::fs::File>,
+}
+
+impl Spill {
+    fn create(i: usize) -> std::io::Result<Spill> {
+        let path = std::env::temp_dir().join(format!("torsift-{}-{i}.ndjson", std::process::id()));
+        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
+        Ok(Spill { path, writer: std::io::BufWriter::new(file) })
+    }
+
+    fn copy_to(mut self, out: &mut dyn Write) -> std::io::Result<()> {
+        use std::io::Seek;
+        self.writer.flush()?;
+        let file = self.writer.get_mut();
+        file.rewind()?;
+        std::io::copy(file, out).map(|_| ())
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 /// Analyses the files on every core (one file per thread at a time) and hands the reports to

@@ -125,6 +125,9 @@ pub struct FlowTable {
     flows: Vec<Flow>,
     next_seq: u64,
     pub stats: FlowTableStats,
+    /// Evicted flows kept for their reports (see `keep_evicted`), oldest first; `None`: evicted
+    /// flows are only counted.
+    evicted: Option<Vec<Flow>>,
 }
 
 impl FlowTable {
@@ -134,7 +137,19 @@ impl FlowTable {
             flows: Vec::new(),
             next_seq: 0,
             stats: FlowTableStats { max_flows: max_flows.max(1), ..Default::default() },
+            evicted: None,
         }
+    }
+
+    /// Keeps each evicted flow until `take_evicted` hands it on, so that a reader streaming
+    /// reports can report it (still counted in `stats`); by default evicted flows are dropped.
+    pub fn keep_evicted(&mut self) {
+        self.evicted.get_or_insert_with(Vec::new);
+    }
+
+    /// The flows evicted since the last call, in eviction order.
+    pub fn take_evicted(&mut self) -> Vec<Flow> {
+        self.evicted.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     pub fn len(&self) -> usize {
@@ -213,6 +228,9 @@ impl FlowTable {
             self.index.remove(&FlowKey::of(&gone));
             if let Some(moved) = self.flows.get(at) {
                 self.index.insert(FlowKey::of(moved), at as u32);
+            }
+            if let Some(kept) = &mut self.evicted {
+                kept.push(gone);
             }
         }
     }
@@ -295,6 +313,22 @@ mod tests {
         assert!(t.len() <= 8);
         assert_eq!(t.stats.flows_evicted + t.len() as u64, 100);
         assert_eq!(t.stats.packets_in_evicted_flows + t.len() as u64, 100);
+    }
+
+    #[test]
+    fn evicted_flows_are_handed_on_when_kept() {
+        let mut t = FlowTable::new(8);
+        t.keep_evicted();
+        for i in 0..100u16 {
+            t.observe(Timestamp(i64::from(i)), 100, &seg([10, 0, 0, 1], 1000 + i, [10, 0, 0, 2], 80, 0));
+        }
+        let evicted = t.take_evicted();
+        assert_eq!(evicted.len() as u64, t.stats.flows_evicted);
+        assert!(t.take_evicted().is_empty(), "handed on once");
+        // Every flow is either evicted or live, once.
+        let mut ports: Vec<u16> = evicted.iter().chain(&t.flows).map(|f| f.client.port()).collect();
+        ports.sort_unstable();
+        assert_eq!(ports, (1000..1100).collect::<Vec<u16>>());
     }
 
     #[test]

@@ -562,7 +562,18 @@ impl Shard {
         if at != bytes.len() || bytes.len() > u32::MAX as usize {
             return None;
         }
-        Some(Shard { year, first_day, days, sources, port_mask, spans, ports, blob, streams, index: Default::default() })
+        Some(Shard {
+            year,
+            first_day,
+            days,
+            sources,
+            port_mask,
+            spans,
+            ports,
+            blob,
+            streams,
+            index: Default::default(),
+        })
     }
 
     /// Whether every key decodes (walks them the first time): a damaged shard is refused here,

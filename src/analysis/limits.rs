@@ -48,3 +48,16 @@ impl Default for Limits {
         }
     }
 }
+
+impl Limits {
+    /// The bounds for a reader that streams flow reports and reports the flows a full table
+    /// evicts (`Analyzer::report_evicted_flows`: the CLI's `--format ndjson`, Python's
+    /// `flow_records`). An evicted flow is then reported, not lost, so the table is sized for
+    /// memory rather than completeness: 64,000 live flows (up to ~850 bytes each with their TCP
+    /// stream state, ~55 MiB) and 32 MiB of stream heads in all, shared by the `readers` files
+    /// read at once, so that a run stays under 128 MiB whatever the capture.
+    pub fn streaming(readers: usize) -> Limits {
+        let readers = readers.max(1);
+        Limits { max_flows: 64_000 / readers, max_head_bytes_total: (32 << 20) / readers, ..Limits::default() }
+    }
+}

@@ -79,13 +79,6 @@ fn flag_value<'a>(args: &'a [String], i: &mut usize, name: &str) -> Result<&'a s
     args.get(*i).map(String::as_str).ok_or_else(|| format!("{name} needs a value"))
 }
 
-/// What `--format ndjson` holds by default, in all (see `analyze`): 64,000 live flows (up to
-/// ~850 bytes each with their TCP stream state, ~55 MiB) and 32 MiB of stream heads (the first
-/// bytes of each direction, up to a TLS handshake's; a flow opened while they are spent keeps
-/// none until others leave), so that a run stays under 128 MiB whatever the capture.
-const NDJSON_TABLE_FLOWS: usize = 64_000;
-const NDJSON_HEAD_BYTES: usize = 32 << 20;
-
 fn number(v: &str, name: &str) -> Result<u64, String> {
     v.parse().map_err(|_| format!("{name} wants a whole number, got `{v}`"))
 }
@@ -129,11 +122,9 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     }
     if format == "ndjson" && !max_flows_given {
         // ndjson reports a flow evicted from a full table rather than dropping it, so its table
-        // is sized for memory: NDJSON_TABLE_FLOWS live flows in all, shared by the files read
-        // at once.
+        // is sized for memory, shared by the files read at once.
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
-        limits.max_flows = NDJSON_TABLE_FLOWS / workers;
-        limits.max_head_bytes_total = NDJSON_HEAD_BYTES / workers;
+        limits = Limits::streaming(workers);
     }
     let mut index = if builtin { RelayIndex::builtin() } else { RelayIndex::default() };
     index.add_lists(&lists)?;

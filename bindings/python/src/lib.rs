@@ -107,21 +107,58 @@ fn analyze_bytes(
 }
 
 /// An iterator of flat flow records (dicts: the `--format ndjson` flow lines without `type`
-/// and `flow`), one per flow of the file: rows ready for a DataFrame or Arrow table.
+/// and `flow`), one per flow of the file: rows ready for a DataFrame or Arrow table. The file
+/// is read as `--format ndjson` reads it, on a thread of its own while the rows are taken: a
+/// flow evicted from the full table is a row as it leaves (its `flow` marked `evicted`), with
+/// the table sized for memory (`Limits::streaming`) unless `max_flows` is given, so memory holds
+/// the table and a few rows, not the file's flows.
 #[pyfunction]
 #[pyo3(signature = (path, relays = None, builtin_relays = true, max_flows = None))]
 fn flow_records(
-    py: Python<'_>,
     path: String,
     relays: Option<Vec<String>>,
     builtin_relays: bool,
     max_flows: Option<usize>,
-) -> PyResult<PyObject> {
-    let report = analyze_path(py, &path, limits(max_flows), relay_index(relays, builtin_relays)?);
-    let records: Vec<torsift::records::FlowRecord<'_>> =
-        report.flows.iter().map(|f| torsift::records::FlowRecord::new(&report.file, f)).collect();
-    let list = to_python(py, &records)?;
-    Ok(list.bind(py).try_iter()?.into_any().unbind())
+) -> PyResult<FlowRecords> {
+    let relays = relay_index(relays, builtin_relays)?;
+    let mut limits = Limits::streaming(1);
+    if let Some(n) = max_flows {
+        limits.max_flows = n;
+    }
+    // Rows as JSON text, a bounded queue ahead of the reader (a dropped iterator ends the sends;
+    // the reader then runs to the file's end unheard).
+    let (rows, received) = std::sync::mpsc::sync_channel::<String>(1024);
+    std::thread::spawn(move || {
+        let mut send = |flow: torsift::analysis::report::FlowReport| {
+            if let Ok(row) = serde_json::to_string(&torsift::records::FlowRecord::new(&path, &flow)) {
+                let _ = rows.send(row);
+            }
+        };
+        let read = torsift::files::read_path_streaming(&path, &limits, &relays, &mut send);
+        read.finish_with_flows(&mut send);
+    });
+    Ok(FlowRecords { received: std::sync::Mutex::new(received) })
+}
+
+/// What `flow_records` returns: the rows as the reader makes them.
+#[pyclass]
+struct FlowRecords {
+    received: std::sync::Mutex<std::sync::mpsc::Receiver<String>>,
+}
+
+#[pymethods]
+impl FlowRecords {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyObject>> {
+        let row = py.allow_threads(|| self.received.lock().ok().and_then(|r| r.recv().ok()));
+        match row {
+            Some(text) => Ok(Some(py.import("json")?.call_method1("loads", (text,))?.unbind())),
+            None => Ok(None),
+        }
+    }
 }
 
 /// The flat record's columns and their Arrow types, in order (`pyarrow.schema(...)` takes
@@ -157,6 +194,7 @@ fn torsift_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("SCHEMA", torsift::analysis::report::SCHEMA)?;
     m.add_class::<Analyzer>()?;
+    m.add_class::<FlowRecords>()?;
     m.add_function(wrap_pyfunction!(analyze_file, m)?)?;
     m.add_function(wrap_pyfunction!(analyze_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(flow_records, m)?)?;

@@ -29,9 +29,9 @@ def captures():
     return sorted(out)
 
 
-def cli(path, fmt="json"):
+def cli(path, fmt="json", *options):
     """The CLI's output for one file, run from its directory so `file` is the bare name."""
-    run = subprocess.run([CLI, "analyze", "--format", fmt, os.path.basename(path)],
+    run = subprocess.run([CLI, "analyze", "--format", fmt, *options, os.path.basename(path)],
                          cwd=os.path.dirname(path), capture_output=True, check=False)
     if run.returncode not in (0, 1):
         raise AssertionError(f"{path}: the CLI failed: {run.stderr.decode()}")
@@ -87,6 +87,28 @@ class AgainstTheCli(unittest.TestCase):
             self.assertTrue(got, rel)
             for record in got:
                 self.assertEqual(list(record), names)
+
+    def test_flow_records_stream_what_a_full_table_evicts(self):
+        # A table of 8 on 36 flows: the evicted flows are rows too, as the CLI writes them, and
+        # the rows come from an iterator fed while the file is read, not from a list.
+        path = os.path.join(SHARED, "lab", "tor-04-mixed.pcap")
+        want = []
+        for line in cli(path, "ndjson", "--max-flows", "8").splitlines():
+            line = json.loads(line)
+            if line["type"] == "flow":
+                del line["type"], line["flow"]
+                want.append(line)
+        cwd = os.getcwd()
+        os.chdir(os.path.dirname(path))
+        try:
+            records = torsift.flow_records(os.path.basename(path), max_flows=8)
+            self.assertIs(iter(records), records)
+            self.assertNotIsInstance(records, list)
+            got = list(records)
+        finally:
+            os.chdir(cwd)
+        self.assertEqual(got, want)
+        self.assertGreaterEqual(len(got), 36)
 
     def test_a_damaged_capture_keeps_what_was_read(self):
         path = os.path.join(SHARED, "lab", "tor-01-bootstrap.pcap")

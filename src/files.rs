@@ -10,6 +10,8 @@ use std::sync::Arc;
 
 /// Bytes handed to the core per step.
 const READ_CHUNK: usize = 1 << 20;
+/// The same when evicted flows are taken after each step (`read_path_streaming`).
+const STREAMING_READ_CHUNK: usize = 64 << 10;
 
 /// Analyses the file at `path` (`-`: standard input); the report names it `path`.
 pub fn analyze_path(path: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> CaptureReport {
@@ -69,7 +71,9 @@ fn read(
     mut input: impl Read,
     mut on_evicted: Option<&mut dyn FnMut(FlowReport)>,
 ) -> ReadCapture {
-    let mut buf = vec![0u8; READ_CHUNK];
+    // A reader that takes evicted flows between chunks takes them in smaller steps: what one
+    // step evicts is held until then.
+    let mut buf = vec![0u8; if on_evicted.is_some() { STREAMING_READ_CHUNK } else { READ_CHUNK }];
     let mut read_error = None;
     loop {
         match input.read(&mut buf) {

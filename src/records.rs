@@ -40,6 +40,9 @@ pub struct FlowRecord<'a> {
     pub relay_fingerprint: Option<String>,
     pub sni: Option<&'a str>,
     pub ja4: Option<&'a str>,
+    /// The flow left a full flow table before the capture ended and was written then; a later
+    /// packet of it is another row (`--format ndjson`, `flow_records`).
+    pub evicted: bool,
 }
 
 impl<'a> FlowRecord<'a> {
@@ -68,6 +71,7 @@ impl<'a> FlowRecord<'a> {
             relay_fingerprint: named.and_then(|e| text(e, "fingerprint")),
             sni: f.stream.as_ref().and_then(|s| s.sni.as_deref()),
             ja4: f.stream.as_ref().and_then(|s| s.ja4.as_deref()),
+            evicted: f.evicted,
         }
     }
 }

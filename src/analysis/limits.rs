@@ -54,10 +54,10 @@ impl Limits {
     /// evicts (`Analyzer::report_evicted_flows`: the CLI's `--format ndjson`, Python's
     /// `flow_records`). An evicted flow is then reported, not lost, so the table is sized for
     /// memory rather than completeness: 64,000 live flows (up to ~850 bytes each with their TCP
-    /// stream state, ~55 MiB) and 32 MiB of stream heads in all, shared by the `readers` files
-    /// read at once, so that a run stays under 128 MiB whatever the capture.
-    pub fn streaming(readers: usize) -> Limits {
-        let readers = readers.max(1);
-        Limits { max_flows: 64_000 / readers, max_head_bytes_total: (32 << 20) / readers, ..Limits::default() }
+    /// stream state, ~55 MiB) and 32 MiB of stream heads, so that reading one file stays under
+    /// 128 MiB whatever its size. The same for every file on every machine, so a file's flow
+    /// lines do not depend on where or with what else it was read.
+    pub fn streaming() -> Limits {
+        Limits { max_flows: 64_000, max_head_bytes_total: 32 << 20, ..Limits::default() }
     }
 }

@@ -447,7 +447,8 @@ fn observe_contents(
             if let Some(stream) = flow.stream.as_mut() {
                 let before = stream.head_bytes();
                 stream.segment(direction, ts.0, seg.tcp_seq, seg.tcp_flags & 0x02 != 0, seg.payload);
-                totals.head_bytes += stream.head_bytes().saturating_sub(before);
+                // Heads grow and, once closed, shrink to what they hold: the budget follows both.
+                totals.head_bytes = (totals.head_bytes + stream.head_bytes()).saturating_sub(before);
                 flow.stream_settled = stream.settled();
             }
         }

@@ -120,11 +120,14 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     if files.is_empty() {
         return Err("no capture files given".into());
     }
-    if format == "ndjson" && !max_flows_given {
-        // ndjson reports a flow evicted from a full table rather than dropping it, so its table
-        // is sized for memory, shared by the files read at once.
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
-        limits = Limits::streaming(workers);
+    if format == "ndjson" {
+        // ndjson reports a flow evicted from a full table rather than dropping it, so its bounds
+        // are sized for memory (`--max-flows` still sets the table).
+        let max_flows = limits.max_flows;
+        limits = Limits::streaming();
+        if max_flows_given {
+            limits.max_flows = max_flows;
+        }
     }
     let mut index = if builtin { RelayIndex::builtin() } else { RelayIndex::default() };
     index.add_lists(&lists)?;
@@ -291,6 +294,9 @@ impl FlowLines<'_, '_> {
     /// Copies the lines kept before this file's turn to the output (call it in the turn).
     fn write_spilled(&mut self) {
         let Some(spill) = self.spill.take() else { return };
+        if self.spill_error.is_some() {
+            return; // a cut line must not reach the output; the error will
+        }
         let mut guard = self.output.lock().unwrap_or_else(|e| e.into_inner());
         let o = &mut *guard;
         if o.result.is_ok() {
@@ -306,10 +312,19 @@ struct Spill {
 }
 
 impl Spill {
+    /// A new file in the temporary directory: a name no file has (one left by a killed run, or
+    /// another user's, is passed over).
     fn create(i: usize) -> std::io::Result<Spill> {
-        let path = std::env::temp_dir().join(format!("torsift-{}-{i}.ndjson", std::process::id()));
-        let file = std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path)?;
-        Ok(Spill { path, writer: std::io::BufWriter::new(file) })
+        let mut attempt = 0u32;
+        loop {
+            let name = format!("torsift-{}-{i}-{attempt}.ndjson", std::process::id());
+            let path = std::env::temp_dir().join(name);
+            match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
+                Ok(file) => return Ok(Spill { path, writer: std::io::BufWriter::new(file) }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 1000 => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     fn copy_to(mut self, out: &mut dyn Write) -> std::io::Result<()> {

@@ -28,6 +28,7 @@ ARROW_TO_SPARK = {
     "int32": T.IntegerType(),
     "int64": T.LongType(),
     "list_string": T.ArrayType(T.StringType()),
+    "bool": T.BooleanType(),
 }
 
 

@@ -121,7 +121,7 @@ fn flow_records(
     max_flows: Option<usize>,
 ) -> PyResult<FlowRecords> {
     let relays = relay_index(relays, builtin_relays)?;
-    let mut limits = Limits::streaming(1);
+    let mut limits = Limits::streaming();
     if let Some(n) = max_flows {
         limits.max_flows = n;
     }
@@ -163,8 +163,8 @@ impl FlowRecords {
 
 /// The flat record's columns and their Arrow types, in order (`pyarrow.schema(...)` takes
 /// them as they are: `pa.schema([(n, getattr(pa, t)()) for n, t in FLOW_RECORD_FIELDS])`,
-/// with `list_string` meaning `pa.list_(pa.string())`).
-const FLOW_RECORD_FIELDS: [(&str, &str); 21] = [
+/// with `list_string` meaning `pa.list_(pa.string())` and `bool` `pa.bool_()`).
+const FLOW_RECORD_FIELDS: [(&str, &str); 22] = [
     ("capture", "string"),
     ("proto", "string"),
     ("client_ip", "string"),
@@ -186,6 +186,7 @@ const FLOW_RECORD_FIELDS: [(&str, &str); 21] = [
     ("relay_fingerprint", "string"),
     ("sni", "string"),
     ("ja4", "string"),
+    ("evicted", "bool"),
 ];
 
 #[pymodule]

@@ -93,7 +93,8 @@ class ArrowRows(unittest.TestCase):
         import pyarrow as pa
         import torsift
 
-        types = {"string": pa.string(), "int32": pa.int32(), "int64": pa.int64(), "list_string": pa.list_(pa.string())}
+        types = {"string": pa.string(), "int32": pa.int32(), "int64": pa.int64(), "list_string": pa.list_(pa.string()),
+                 "bool": pa.bool_()}
         schema = pa.schema([(name, types[kind]) for name, kind in torsift.FLOW_RECORD_FIELDS])
         for path in INPUTS:
             want = cli_records(path)

@@ -125,7 +125,7 @@ pub struct FlowTable {
     flows: Vec<Flow>,
     next_seq: u64,
     pub stats: FlowTableStats,
-    /// Evicted flows kept for their reports (see `keep_evicted`), oldest first; `None`: evicted
+    /// Evicted flows kept for their reports (see `keep_evicted`), in eviction order; `None`: evicted
     /// flows are only counted.
     evicted: Option<Vec<Flow>>,
 }

@@ -74,7 +74,10 @@ impl HostSummaries {
             peers: Vec::new(),
             spans: Vec::new(),
         });
-        h.spans.push(Span { verdict: f.verdict, first_seen: f.first_seen, last_seen: f.last_seen, bytes: f.bytes });
+        push_span(
+            &mut h.spans,
+            Span { verdict: f.verdict, first_seen: f.first_seen, last_seen: f.last_seen, bytes: f.bytes },
+        );
         *h.verdicts.entry(f.verdict).or_insert(0) += 1;
         if let Some(t) = f.transport.filter(|t| !h.transports.contains(t)) {
             h.transports.push(t);
@@ -108,11 +111,55 @@ impl HostSummaries {
         for h in &mut out {
             h.transports.sort_unstable();
             h.peers.sort_by_key(|p| std::cmp::Reverse(p.bytes));
-            h.spans.sort_by_key(|s| std::cmp::Reverse(s.bytes));
-            h.spans.truncate(MAX_SPANS);
+            keep_largest(&mut h.spans);
             h.spans.sort_by_key(|s| s.first_seen);
         }
         out.sort_by_key(|h| std::cmp::Reverse(h.bytes));
         out
+    }
+}
+
+/// Adds a span; only the largest are kept in the end, so past twice that many the rest go
+/// (a stream of flow reports must not grow this): a stable sort keeps the same ones, in the same
+/// order, as one sort at the end would.
+fn push_span(spans: &mut Vec<Span>, span: Span) {
+    spans.push(span);
+    if spans.len() >= 2 * MAX_SPANS {
+        keep_largest(spans);
+    }
+}
+
+/// The `MAX_SPANS` largest spans, largest first (ties in the order they came).
+fn keep_largest(spans: &mut Vec<Span>) {
+    spans.sort_by_key(|s| std::cmp::Reverse(s.bytes));
+    spans.truncate(MAX_SPANS);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_pruned_as_they_come_are_those_one_sort_at_the_end_keeps() {
+        // 2,500 spans of 613 sizes: many ties, several prunings.
+        let spans: Vec<Span> = (0..2_500i64)
+            .map(|i| Span {
+                verdict: "tor",
+                first_seen: Timestamp(i),
+                last_seen: Timestamp(i),
+                bytes: (i as u64 * 7_919) % 613,
+            })
+            .collect();
+        let mut once = spans.clone();
+        keep_largest(&mut once);
+        let mut streamed = Vec::new();
+        for span in spans {
+            push_span(&mut streamed, span);
+            assert!(streamed.len() < 2 * MAX_SPANS);
+        }
+        keep_largest(&mut streamed);
+        let key = |v: &[Span]| v.iter().map(|s| (s.first_seen, s.bytes)).collect::<Vec<_>>();
+        assert_eq!(once.len(), MAX_SPANS);
+        assert_eq!(key(&streamed), key(&once));
     }
 }

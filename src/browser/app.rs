@@ -90,7 +90,9 @@ fn refresh_history(dispatch: UseReducerDispatcher<Store>) {
 }
 
 /// Saves a finished report in the history (the report only, never the capture).
-fn save_history(file: String, size: u64, tor: u64, report_json: String, dispatch: UseReducerDispatcher<Store>) {
+/// `report_json` is the JS string the worker posted: handed to IndexedDB as it is, never copied
+/// into the wasm memory a second time (the page keeps one copy there, to parse).
+fn save_history(file: String, size: u64, tor: u64, report_json: JsValue, dispatch: UseReducerDispatcher<Store>) {
     wasm_bindgen_futures::spawn_local(async move {
         let date = String::from(js_sys::Date::new_0().to_iso_string());
         if storage::add(&date, &file, size, tor, &report_json).await.is_ok() {
@@ -161,14 +163,11 @@ fn spawn_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Sto
                 if r.running == Some(msg.job()) {
                     r.running = None;
                     let file = r.files.remove(&msg.job());
-                    if let (FromWorker::Done { report_json, tor_flows, .. }, Some(file)) = (&msg, file) {
-                        save_history(
-                            file.name(),
-                            file.size() as u64,
-                            *tor_flows,
-                            report_json.clone(),
-                            dispatch.clone(),
-                        );
+                    if let (FromWorker::Done { tor_flows, .. }, Some(file)) = (&msg, file) {
+                        let report_json = js_sys::Reflect::get(&e.data(), &JsValue::from_str("report_json")).ok();
+                        if let Some(report_json) = report_json.filter(JsValue::is_string) {
+                            save_history(file.name(), file.size() as u64, *tor_flows, report_json, dispatch.clone());
+                        }
                     }
                 }
             }

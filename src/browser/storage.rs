@@ -71,7 +71,7 @@ fn transaction(db: &IdbDatabase, mode: IdbTransactionMode) -> Result<web_sys::Id
     db.transaction_with_str_sequence_and_mode(&Array::of2(&ENTRIES.into(), &REPORTS.into()), mode)
 }
 
-pub async fn add(date: &str, file: &str, size: u64, tor_flows: u64, report_json: &str) -> Result<(), JsValue> {
+pub async fn add(date: &str, file: &str, size: u64, tor_flows: u64, report_json: &JsValue) -> Result<(), JsValue> {
     let db = open().await?;
     // Unique and increasing: milliseconds since the epoch plus a random fraction.
     let id = js_sys::Date::now() + js_sys::Math::random();
@@ -82,7 +82,7 @@ pub async fn add(date: &str, file: &str, size: u64, tor_flows: u64, report_json:
     Reflect::set(&entry, &"size".into(), &(size as f64).into())?;
     Reflect::set(&entry, &"tor_flows".into(), &(tor_flows as f64).into())?;
     let tx = transaction(&db, IdbTransactionMode::Readwrite)?;
-    tx.object_store(REPORTS)?.put_with_key(&report_json.into(), &id.into())?;
+    tx.object_store(REPORTS)?.put_with_key(report_json, &id.into())?;
     done(&tx.object_store(ENTRIES)?.put(&entry)?).await?;
     Ok(())
 }

@@ -115,9 +115,7 @@ impl Analyzer {
             // Its head leaves with it: the head budget bounds the heads held, not those seen.
             let head = flow.stream.as_ref().map_or(0, |s| s.head_bytes());
             self.stages.totals.head_bytes = self.stages.totals.head_bytes.saturating_sub(head);
-            let mut findings = flow_findings(&self.relays, &self.stages.totals, &mut flow);
-            findings.facts = None;
-            let mut report = flow_report(&self.relays, &flow, findings);
+            let mut report = lone_flow_report(&self.relays, &self.stages.totals, &mut flow);
             report.evicted = true;
             self.hosts.add(&report);
             on_flow(report);
@@ -253,7 +251,6 @@ impl Analyzer {
             hosts.add(&report);
             on_flow(report);
         };
-        let read_flow = |flow: &mut Flow| flow_findings(relays, &totals, flow);
         if evidence::snowflake_possible(&flows) {
             // Snowflake's evidence takes several flows to see: every flow's view first, then
             // the reports.
@@ -261,7 +258,7 @@ impl Analyzer {
             let mut found = Vec::with_capacity(flows.len());
             let mut views = Vec::with_capacity(flows.len());
             for flow in &mut flows {
-                let mut findings = read_flow(flow);
+                let mut findings = flow_findings(relays, &totals, flow);
                 views.push(crate::analysis::tor::snowflake::FlowView::of(flow, findings.facts.take().as_ref()));
                 found.push(findings);
             }
@@ -278,9 +275,7 @@ impl Analyzer {
             // Nothing ties flows together: each flow's report is made and handed on before the
             // next flow's stream is read, so the pass holds one report at a time.
             for mut flow in flows {
-                let mut findings = read_flow(&mut flow);
-                findings.facts = None;
-                emit(flow_report(relays, &flow, findings));
+                emit(lone_flow_report(relays, &totals, &mut flow));
             }
         }
         let hosts = hosts.finish();
@@ -340,6 +335,12 @@ fn flow_findings(relays: &RelayIndex, totals: &Totals, flow: &mut Flow) -> FlowF
     let summary =
         facts.as_ref().filter(|f| f.shows_something()).map(|f| Box::new(super::report::StreamSummary::from_facts(f)));
     FlowFindings { evidence, summary, facts }
+}
+
+/// The report of a flow that no other flow's evidence can touch (no Snowflake correlation).
+fn lone_flow_report(relays: &RelayIndex, totals: &Totals, flow: &mut Flow) -> FlowReport {
+    let findings = flow_findings(relays, totals, flow);
+    flow_report(relays, flow, findings)
 }
 
 /// A flow's report: its verdict from its evidence, and the facts that go with it.

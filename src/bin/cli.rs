@@ -85,8 +85,7 @@ fn number(v: &str, name: &str) -> Result<u64, String> {
 
 fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     let mut format = forced.unwrap_or("json").to_string();
-    let mut limits = Limits::default();
-    let mut max_flows_given = false;
+    let mut max_flows = None;
     let mut files = Vec::new();
     let mut lists = Vec::new();
     let mut builtin = true;
@@ -101,8 +100,7 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
                 }
             }
             a if a == "--max-flows" || a.starts_with("--max-flows=") => {
-                limits.max_flows = number(flag_value(args, &mut i, "--max-flows")?, "--max-flows")? as usize;
-                max_flows_given = true;
+                max_flows = Some(number(flag_value(args, &mut i, "--max-flows")?, "--max-flows")? as usize);
             }
             a if a == "--relays" || a.starts_with("--relays=") => {
                 lists.push(load_list(flag_value(args, &mut i, "--relays")?)?);
@@ -120,14 +118,11 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
     if files.is_empty() {
         return Err("no capture files given".into());
     }
-    if format == "ndjson" {
-        // ndjson reports a flow evicted from a full table rather than dropping it, so its bounds
-        // are sized for memory (`--max-flows` still sets the table).
-        let max_flows = limits.max_flows;
-        limits = Limits::streaming();
-        if max_flows_given {
-            limits.max_flows = max_flows;
-        }
+    // ndjson reports a flow evicted from a full table rather than dropping it, so its bounds
+    // are sized for memory (`--max-flows` still sets the table).
+    let mut limits = if format == "ndjson" { Limits::streaming() } else { Limits::default() };
+    if let Some(n) = max_flows {
+        limits.max_flows = n;
     }
     let mut index = if builtin { RelayIndex::builtin() } else { RelayIndex::default() };
     index.add_lists(&lists)?;
@@ -278,17 +273,18 @@ impl FlowLines<'_, '_> {
             }
             return;
         }
-        let written = match &mut self.spill {
-            Some(spill) => torsift::records::write_flow(self.file, flow, &mut spill.writer),
-            None => Spill::create(self.i).and_then(|mut spill| {
-                let written = torsift::records::write_flow(self.file, flow, &mut spill.writer);
-                self.spill = Some(spill);
-                written
-            }),
-        };
-        if let Err(e) = written {
+        if let Err(e) = self.spill_line(flow) {
             self.spill_error = Some(std::io::Error::new(e.kind(), format!("temporary file for {}: {e}", self.file)));
         }
+    }
+
+    /// Writes a line into the temporary file, made on the first one.
+    fn spill_line(&mut self, flow: &torsift::analysis::report::FlowReport) -> std::io::Result<()> {
+        let spill = match self.spill.take() {
+            Some(spill) => spill,
+            None => Spill::create(self.i)?,
+        };
+        torsift::records::write_flow(self.file, flow, &mut self.spill.insert(spill).writer)
     }
 
     /// Copies the lines kept before this file's turn to the output (call it in the turn).

@@ -22,8 +22,8 @@ fn relay_index(relays: Option<Vec<String>>, builtin_relays: bool) -> PyResult<Ar
     Ok(Arc::new(index))
 }
 
-fn limits(max_flows: Option<usize>) -> Limits {
-    let mut limits = Limits::default();
+/// `base` with the caller's table size, if given.
+fn limits(mut limits: Limits, max_flows: Option<usize>) -> Limits {
     if let Some(n) = max_flows {
         limits.max_flows = n;
     }
@@ -52,7 +52,7 @@ impl Analyzer {
     #[new]
     #[pyo3(signature = (name = "capture".to_string(), relays = None, builtin_relays = true, max_flows = None))]
     fn new(name: String, relays: Option<Vec<String>>, builtin_relays: bool, max_flows: Option<usize>) -> PyResult<Self> {
-        Ok(Analyzer { core: Some(Core::with_relays(name, limits(max_flows), relay_index(relays, builtin_relays)?)) })
+        Ok(Analyzer { core: Some(Core::with_relays(name, limits(Limits::default(), max_flows), relay_index(relays, builtin_relays)?)) })
     }
 
     /// Feeds the next bytes of the capture. Raises ValueError when the capture is damaged
@@ -81,7 +81,7 @@ fn analyze_file(
     builtin_relays: bool,
     max_flows: Option<usize>,
 ) -> PyResult<PyObject> {
-    let report = analyze_path(py, &path, limits(max_flows), relay_index(relays, builtin_relays)?);
+    let report = analyze_path(py, &path, limits(Limits::default(), max_flows), relay_index(relays, builtin_relays)?);
     to_python(py, &report)
 }
 
@@ -99,7 +99,7 @@ fn analyze_bytes(
     let index = relay_index(relays, builtin_relays)?;
     let bytes = data.as_bytes();
     let report = py.allow_threads(|| {
-        let mut core = Core::with_relays(name, limits(max_flows), index);
+        let mut core = Core::with_relays(name, limits(Limits::default(), max_flows), index);
         let _ = core.push(bytes);
         core.finish()
     });
@@ -121,10 +121,13 @@ fn flow_records(
     max_flows: Option<usize>,
 ) -> PyResult<FlowRecords> {
     let relays = relay_index(relays, builtin_relays)?;
-    let mut limits = Limits::streaming();
-    if let Some(n) = max_flows {
-        limits.max_flows = n;
-    }
+    let limits = limits(Limits::streaming(), max_flows);
+    // The reader opens the file on its own thread: the path is made absolute now, so a later
+    // change of the working directory does not change which file is read (`-` is stdin).
+    let opened = match std::path::absolute(&path) {
+        Ok(absolute) if path != "-" => absolute.to_string_lossy().into_owned(),
+        _ => path.clone(),
+    };
     // Rows as JSON text, a bounded queue ahead of the reader (a dropped iterator ends the sends;
     // the reader then runs to the file's end unheard).
     let (rows, received) = std::sync::mpsc::sync_channel::<String>(1024);
@@ -134,7 +137,7 @@ fn flow_records(
                 let _ = rows.send(row);
             }
         };
-        let read = torsift::files::read_path_streaming(&path, &limits, &relays, &mut send);
+        let read = torsift::files::read_path_streaming(&opened, &limits, &relays, &mut send);
         read.finish_with_flows(&mut send);
     });
     Ok(FlowRecords { received: std::sync::Mutex::new(received) })

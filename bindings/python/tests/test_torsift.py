@@ -38,6 +38,27 @@ def cli(path, fmt="json", *options):
     return run.stdout.decode()
 
 
+def cli_records(path, *options):
+    """The CLI's ndjson flow lines for one file as flat records (without `type` and `flow`)."""
+    records = []
+    for line in cli(path, "ndjson", *options).splitlines():
+        line = json.loads(line)
+        if line["type"] == "flow":
+            del line["type"], line["flow"]
+            records.append(line)
+    return records
+
+
+def records_of(path, **options):
+    """`flow_records` for one file, run from its directory like `cli`, as it returned them."""
+    cwd = os.getcwd()
+    os.chdir(os.path.dirname(path))
+    try:
+        return torsift.flow_records(os.path.basename(path), **options)
+    finally:
+        os.chdir(cwd)
+
+
 class AgainstTheCli(unittest.TestCase):
     def test_every_shared_capture(self):
         files = captures()
@@ -71,18 +92,8 @@ class AgainstTheCli(unittest.TestCase):
         for rel in ["public/tor/linkia_tor_2019-11-02.pcapng", "lab/tor-04-mixed.pcap",
                     "lab-pt/pt-02-snowflake-client.pcap"]:
             path = os.path.join(SHARED, rel)
-            lines = [json.loads(l) for l in cli(path, "ndjson").splitlines()]
-            want = []
-            for line in lines:
-                if line["type"] == "flow":
-                    del line["type"], line["flow"]
-                    want.append(line)
-            cwd = os.getcwd()
-            os.chdir(os.path.dirname(path))
-            try:
-                got = list(torsift.flow_records(os.path.basename(path)))
-            finally:
-                os.chdir(cwd)
+            want = cli_records(path)
+            got = list(records_of(path))
             self.assertEqual(got, want, rel)
             self.assertTrue(got, rel)
             for record in got:
@@ -92,21 +103,11 @@ class AgainstTheCli(unittest.TestCase):
         # A table of 8 on 36 flows: the evicted flows are rows too, as the CLI writes them, and
         # the rows come from an iterator fed while the file is read, not from a list.
         path = os.path.join(SHARED, "lab", "tor-04-mixed.pcap")
-        want = []
-        for line in cli(path, "ndjson", "--max-flows", "8").splitlines():
-            line = json.loads(line)
-            if line["type"] == "flow":
-                del line["type"], line["flow"]
-                want.append(line)
-        cwd = os.getcwd()
-        os.chdir(os.path.dirname(path))
-        try:
-            records = torsift.flow_records(os.path.basename(path), max_flows=8)
-            self.assertIs(iter(records), records)
-            self.assertNotIsInstance(records, list)
-            got = list(records)
-        finally:
-            os.chdir(cwd)
+        want = cli_records(path, "--max-flows", "8")
+        records = records_of(path, max_flows=8)
+        self.assertIs(iter(records), records)
+        self.assertNotIsInstance(records, list)
+        got = list(records)
         self.assertEqual(got, want)
         self.assertGreaterEqual(len(got), 36)
 

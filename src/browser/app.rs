@@ -413,7 +413,7 @@ pub fn app() -> Html {
         let _ = gloo::utils::window().print();
     });
 
-    let done: Vec<(u32, String, Rc<serde_json::Value>)> = state
+    let done: Vec<(u32, String, Rc<super::report::Report>)> = state
         .jobs
         .iter()
         .filter_map(|j| match &j.status {

@@ -1,8 +1,9 @@
 //! The browser shell: a Yew page that hands files to a Web Worker running the analysis core,
-//! and renders the reports. `protocol` and `state` are pure and host-tested; the rest is
+//! and renders the reports. `protocol`, `report` and `state` are pure and host-tested; the rest is
 //! compiled for wasm32 only.
 
 pub mod protocol;
+pub mod report;
 pub mod state;
 
 #[cfg(target_arch = "wasm32")]

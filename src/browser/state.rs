@@ -2,6 +2,7 @@
 //! [`AppState::apply`]; components only render state and emit [`Action`]s. Pure, host-tested.
 
 use super::protocol::FromWorker;
+use super::report::{FlowRow, Report};
 use serde_json::Value;
 use std::rc::Rc;
 
@@ -15,10 +16,8 @@ pub enum JobStatus {
         flows: u64,
         elapsed_ms: f64,
     },
-    /// `report` is the capture's entry; `header` the report's relay lists and notes.
     Done {
-        report: Rc<Value>,
-        header: Rc<Value>,
+        report: Rc<Report>,
         elapsed_ms: f64,
     },
     Failed {
@@ -78,9 +77,9 @@ pub enum FlowColumn {
 }
 
 /// The verdict filter in force: the user's choice, or Tor-only when the capture has Tor flows.
-pub fn verdict_shown<'a>(report: &Value, filter: &'a FlowFilter) -> &'a str {
+pub fn verdict_shown<'a>(report: &Report, filter: &'a FlowFilter) -> &'a str {
     match filter.verdict.as_str() {
-        "" if tor_flow_count(report) > 0 => "tor",
+        "" if report.flows.iter().any(FlowRow::is_tor) => "tor",
         "" => "all",
         v => v,
     }
@@ -114,9 +113,8 @@ fn micros(seconds: f64) -> i64 {
 }
 
 /// A flow's start and end, seconds since the epoch.
-fn flow_times(f: &Value) -> (f64, f64) {
-    let at = |k: &str| f[k].as_str().and_then(report_seconds).unwrap_or(0.0);
-    (at("first_seen"), at("last_seen"))
+fn flow_times(f: &FlowRow) -> (f64, f64) {
+    (f.first.unwrap_or(0.0), f.last.unwrap_or(0.0))
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -286,39 +284,30 @@ impl AppState {
     }
 }
 
-/// A one-capture `torsift.report/1` document → the capture's entry and the report's header.
+/// A one-capture `torsift.report/1` document, as the worker posted it or the history kept it.
 fn done_status(json: &str, elapsed_ms: f64) -> JobStatus {
-    match serde_json::from_str::<Value>(json) {
-        Ok(mut report) => {
-            let capture = report["captures"].as_array_mut().and_then(|c| c.pop()).unwrap_or(Value::Null);
-            if let Some(obj) = report.as_object_mut() {
-                obj.remove("captures");
-            }
-            JobStatus::Done { report: Rc::new(capture), header: Rc::new(report), elapsed_ms }
-        }
+    match Report::parse(json) {
+        Ok(report) => JobStatus::Done { report: Rc::new(report), elapsed_ms },
         Err(e) => JobStatus::Failed { message: format!("the worker's report could not be read: {e}") },
     }
 }
 
-/// Flows of a capture report that pass the filter, sorted: (index into `flows`, flow).
-pub fn filtered_flows<'a>(report: &'a Value, filter: &FlowFilter) -> Vec<&'a Value> {
-    let flows = report["flows"].as_array().map(Vec::as_slice).unwrap_or_default();
+/// Flows of a capture report that pass the filter, sorted.
+pub fn filtered_flows<'a>(report: &'a Report, filter: &FlowFilter) -> Vec<&'a FlowRow> {
     let text = filter.text.trim().to_lowercase();
     let verdict_filter = verdict_shown(report, filter);
-    let mut out: Vec<&Value> = flows
+    let mut out: Vec<&FlowRow> = report
+        .flows
         .iter()
         .filter(|f| {
-            let verdict = f["verdict"].as_str().unwrap_or("none");
             let verdict_ok = match verdict_filter {
                 "all" => true,
-                "tor" => verdict != "none",
-                v => verdict == v,
+                "tor" => f.is_tor(),
+                v => f.verdict == v,
             };
-            let proto_ok = filter.proto.is_empty() || filter.proto == "all" || f["proto"] == filter.proto.as_str();
+            let proto_ok = filter.proto.is_empty() || filter.proto == "all" || f.proto == filter.proto;
             let text_ok = text.is_empty()
-                || [&f["client"], &f["server"], &f["proto"], &f["verdict"]]
-                    .iter()
-                    .any(|v| v.as_str().is_some_and(|s| s.to_lowercase().contains(&text)));
+                || [&f.client, &f.server, &f.proto, &f.verdict].iter().any(|s| s.to_lowercase().contains(&text));
             // A flow is in the window when it was active at any moment of it.
             let window_ok = filter.window.is_none_or(|(from, to)| {
                 let (first, last) = flow_times(f);
@@ -328,25 +317,21 @@ pub fn filtered_flows<'a>(report: &'a Value, filter: &FlowFilter) -> Vec<&'a Val
         })
         .collect();
     // One key type for every column (a number, then text), so the page's wasm carries one sort.
-    // Times are parsed only for the columns that sort by them.
-    let field = |f: &Value, k: &str| f[k].as_str().unwrap_or("").to_string();
-    let number = |f: &Value, k: &str| f[k].as_u64().map_or(0, |n| n as i64);
-    let endpoint = |f: &Value, k: &str| match f[k].as_str().and_then(|s| s.parse::<std::net::SocketAddr>().ok()) {
-        Some(a) => (i64::from(a.port()), ip_key(a.ip()).iter().map(|b| format!("{b:02x}")).collect()),
-        None => (0, field(f, k)),
+    let endpoint = |s: &str| match s.parse::<std::net::SocketAddr>() {
+        Ok(a) => (i64::from(a.port()), ip_key(a.ip()).iter().map(|b| format!("{b:02x}")).collect()),
+        Err(_) => (0, s.to_string()),
     };
     out.sort_by_cached_key(|f| -> (String, i64, String) {
         match filter.sort.column {
             FlowColumn::Start => (String::new(), micros(flow_times(f).0), String::new()),
-            FlowColumn::Verdict => (field(f, "verdict"), 0, field(f, "confidence")),
-            FlowColumn::Proto => (field(f, "proto"), 0, String::new()),
+            FlowColumn::Verdict => (f.verdict.clone(), 0, f.confidence.clone().unwrap_or_default()),
+            FlowColumn::Proto => (f.proto.clone(), 0, String::new()),
             FlowColumn::Client | FlowColumn::Server => {
-                let (port, ip) =
-                    endpoint(f, if filter.sort.column == FlowColumn::Client { "client" } else { "server" });
+                let (port, ip) = endpoint(if filter.sort.column == FlowColumn::Client { &f.client } else { &f.server });
                 (ip, port, String::new())
             }
-            FlowColumn::Packets => (String::new(), number(f, "packets"), String::new()),
-            FlowColumn::Bytes => (String::new(), number(f, "bytes"), String::new()),
+            FlowColumn::Packets => (String::new(), f.packets as i64, String::new()),
+            FlowColumn::Bytes => (String::new(), f.bytes as i64, String::new()),
             FlowColumn::Duration => {
                 let (first, last) = flow_times(f);
                 (String::new(), micros(last - first), String::new())
@@ -359,31 +344,38 @@ pub fn filtered_flows<'a>(report: &'a Value, filter: &FlowFilter) -> Vec<&'a Val
     out
 }
 
-/// Flows with a Tor verdict.
-pub fn tor_flow_count(report: &Value) -> usize {
-    report["flows"]
-        .as_array()
-        .map_or(0, |f| f.iter().filter(|f| f["verdict"].as_str().unwrap_or("none") != "none").count())
+/// The export document: every finished capture in one `torsift.report/1`, as the CLI prints it
+/// (header fields — schema, generator, relay lists, notes — from the latest capture; the page
+/// offers the export once a capture is finished). Each flow is read from its text as it is
+/// written.
+pub fn export_json(jobs: &[Job]) -> String {
+    let reports: Vec<&Report> = jobs
+        .iter()
+        .filter_map(|j| match &j.status {
+            JobStatus::Done { report, .. } => Some(&**report),
+            _ => None,
+        })
+        .collect();
+    let header = reports.last().map_or(&Value::Null, |r| &r.header);
+    serde_json::to_string_pretty(&ExportDocument { header, reports: &reports }).unwrap_or_default()
 }
 
-/// The export document: every finished capture in one `torsift.report/1`, as the CLI prints it
-/// (header fields — schema, generator, relay lists, notes — from the latest capture).
-pub fn export_json(jobs: &[Job]) -> String {
-    let mut header = serde_json::json!({
-        "schema": crate::analysis::report::SCHEMA,
-        "generator": format!("torsift {}", env!("CARGO_PKG_VERSION")),
-    });
-    let mut captures = Vec::new();
-    for j in jobs {
-        if let JobStatus::Done { report, header: h, .. } = &j.status {
-            captures.push((**report).clone());
-            header = (**h).clone();
+struct ExportDocument<'a> {
+    header: &'a Value,
+    reports: &'a [&'a Report],
+}
+
+impl serde::Serialize for ExportDocument<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(None)?;
+        for (k, v) in self.header.as_object().into_iter().flatten() {
+            map.serialize_entry(k, v)?;
         }
+        let captures: Vec<_> = self.reports.iter().map(|r| r.capture_with_flows()).collect();
+        map.serialize_entry("captures", &captures)?;
+        map.end()
     }
-    if let Some(obj) = header.as_object_mut() {
-        obj.insert("captures".into(), Value::Array(captures));
-    }
-    serde_json::to_string_pretty(&header).unwrap_or_default()
 }
 
 /// An address and the captures it appears in.
@@ -397,7 +389,7 @@ pub fn cross_capture(jobs: &[Job]) -> (Vec<Recurring>, Vec<Recurring>) {
     let mut peers: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for j in jobs {
         let JobStatus::Done { report, .. } = &j.status else { continue };
-        for h in report["hosts"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        for h in report.capture["hosts"].as_array().map(Vec::as_slice).unwrap_or_default() {
             let files = hosts.entry(h["host"].as_str().unwrap_or("").to_string()).or_default();
             if !files.contains(&j.name) {
                 files.push(j.name.clone());
@@ -420,7 +412,7 @@ pub fn relay_lists_in_use(jobs: &[Job]) -> Vec<Value> {
     jobs.iter()
         .rev()
         .find_map(|j| match &j.status {
-            JobStatus::Done { header, .. } => header["relay_lists"].as_array().cloned(),
+            JobStatus::Done { report, .. } => report.header["relay_lists"].as_array().cloned(),
             _ => None,
         })
         .unwrap_or_default()
@@ -432,8 +424,9 @@ pub fn export_csv(jobs: &[Job]) -> String {
     out.push('\n');
     for job in jobs {
         let JobStatus::Done { report, .. } = &job.status else { continue };
-        for f in report["flows"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            out.push_str(&crate::output::csv_row_from_json(report["file"].as_str().unwrap_or(&job.name), f));
+        let file = report.capture["file"].as_str().unwrap_or(&job.name);
+        for f in &report.flows {
+            out.push_str(&crate::output::csv_row_from_json(file, &f.object()));
             out.push('\n');
         }
     }
@@ -443,6 +436,11 @@ pub fn export_csv(jobs: &[Job]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A one-capture report with these flows.
+    fn capture(flows: Value) -> Report {
+        Report::parse(&serde_json::json!({"schema": "torsift.report/1", "captures": [{"flows": flows}]}).to_string()).unwrap()
+    }
 
     fn done(job: u32, capture: &str) -> Action {
         let json = format!(r#"{{"schema":"torsift.report/1","relay_lists":[],"notes":[],"captures":[{capture}]}}"#);
@@ -478,24 +476,24 @@ mod tests {
 
     #[test]
     fn filter_and_sort_flows() {
-        let report: Value = serde_json::json!({"flows": [
+        let report = capture(serde_json::json!([
             {"proto":"tcp","client":"10.0.0.1:5000","server":"1.2.3.4:443","bytes":10,"packets":1,"verdict":"none"},
             {"proto":"udp","client":"10.0.0.2:53","server":"8.8.8.8:53","bytes":30,"packets":3,"verdict":"none"},
             {"proto":"tcp","client":"10.0.0.1:5001","server":"5.6.7.8:9001","bytes":20,"packets":9,"verdict":"tor"}
-        ]});
+        ]));
         let f = FlowFilter { verdict: "tor".into(), ..Default::default() };
         assert_eq!(filtered_flows(&report, &f).len(), 1);
         let f = FlowFilter { verdict: "all".into(), ..Default::default() };
         let sort = FlowSort { column: FlowColumn::Bytes, descending: true };
         let bytes: Vec<u64> = filtered_flows(&report, &FlowFilter { sort, ..f.clone() })
             .iter()
-            .map(|f| f["bytes"].as_u64().unwrap())
+            .map(|f| f.bytes)
             .collect();
         assert_eq!(bytes, vec![30, 20, 10]);
         let sort = FlowSort { column: FlowColumn::Server, descending: false };
         let servers: Vec<&str> = filtered_flows(&report, &FlowFilter { sort, ..f.clone() })
             .iter()
-            .map(|f| f["server"].as_str().unwrap())
+            .map(|f| f.server.as_str())
             .collect();
         assert_eq!(servers, vec!["1.2.3.4:443", "5.6.7.8:9001", "8.8.8.8:53"]);
         let clients: Vec<&str> = filtered_flows(
@@ -503,14 +501,14 @@ mod tests {
             &FlowFilter { sort: FlowSort { column: FlowColumn::Client, descending: true }, ..f.clone() },
         )
         .iter()
-        .map(|f| f["client"].as_str().unwrap())
+        .map(|f| f.client.as_str())
         .collect();
         assert_eq!(clients, vec!["10.0.0.2:53", "10.0.0.1:5001", "10.0.0.1:5000"]);
         let f = FlowFilter { text: "8.8.8".into(), verdict: "all".into(), ..Default::default() };
         assert_eq!(filtered_flows(&report, &f).len(), 1);
         // Until the user picks, a capture with Tor flows shows them only.
         assert_eq!(filtered_flows(&report, &FlowFilter::default()).len(), 1);
-        assert_eq!(tor_flow_count(&report), 1);
+        assert_eq!(report.tor_flows(), 1);
     }
 
     #[test]
@@ -536,6 +534,11 @@ mod tests {
         let v: Value = serde_json::from_str(&export_json(&s.jobs)).unwrap();
         assert_eq!(v["schema"], "torsift.report/1");
         assert_eq!(v["captures"].as_array().unwrap().len(), 1);
+        // Every member of every capture and flow comes back as the worker sent it.
+        let second = r#"{"file":"b","hosts":[{"host":"10.0.0.1"}],"flows":[{"proto":"tcp","verdict":"tor","evidence":[{"kind":"relay-address","n":1}]},{"proto":"udp","stream":null}]}"#;
+        let v: Value = serde_json::from_str(&export_json(&s.apply(done(1, second)).jobs)).unwrap();
+        assert_eq!(v["captures"][1], serde_json::from_str::<Value>(second).unwrap());
+        assert_eq!(v["relay_lists"], serde_json::json!([]));
     }
 
     #[test]
@@ -545,16 +548,16 @@ mod tests {
         assert_eq!(clock(t, 0), "2019-11-02 14:53:22");
         assert_eq!(clock(t, 60), "2019-11-02 15:53:22");
         assert_eq!(clock(t, -900), "2019-11-01 23:53:22");
-        let report: Value = serde_json::json!({"flows": [
+        let report = capture(serde_json::json!([
             {"client":"10.0.0.1:1","server":"1.1.1.1:443","verdict":"none",
              "first_seen":"2020-01-01T00:00:00.000000Z","last_seen":"2020-01-01T00:00:10.000000Z"},
             {"client":"10.0.0.1:2","server":"1.1.1.1:443","verdict":"none",
              "first_seen":"2020-01-01T00:00:20.000000Z","last_seen":"2020-01-01T00:00:30.000000Z"}
-        ]});
+        ]));
         let start = report_seconds("2020-01-01T00:00:00Z").unwrap();
         let window = |from: f64, to: f64| {
             let f = FlowFilter { window: Some((start + from, start + to)), ..Default::default() };
-            filtered_flows(&report, &f).iter().map(|f| f["client"].as_str().unwrap().to_string()).collect::<Vec<_>>()
+            filtered_flows(&report, &f).iter().map(|f| f.client.clone()).collect::<Vec<_>>()
         };
         assert_eq!(window(5.0, 6.0), vec!["10.0.0.1:1"]);
         assert_eq!(window(9.0, 21.0).len(), 2);

@@ -1,8 +1,7 @@
 //! One capture: the answer first (verdict banner), then the facts of the file.
 
 use super::format::{human_bytes, s, thousands, u, when};
-use crate::browser::state::tor_flow_count;
-use serde_json::Value;
+use crate::browser::report::Report;
 use std::rc::Rc;
 use yew::prelude::*;
 
@@ -10,16 +9,16 @@ use yew::prelude::*;
 #[derive(Properties, PartialEq)]
 pub struct SummaryProps {
     pub name: String,
-    pub report: Rc<Value>,
+    pub report: Rc<Report>,
     pub selected: bool,
     pub on_select: Callback<()>,
 }
 
 #[function_component(CaptureSummary)]
 pub fn capture_summary(props: &SummaryProps) -> Html {
-    let r = &props.report;
-    let flows = r["flows"].as_array().map_or(0, |f| f.len());
-    let tor = tor_flow_count(r);
+    let r = &props.report.capture;
+    let flows = props.report.flows.len();
+    let tor = props.report.tor_flows();
     let onclick = props.on_select.reform(|_| ());
     html! {
         <tr data-testid="capture-summary" data-file={props.name.clone()} data-packets={u(&r["packets"]).to_string()}
@@ -38,18 +37,19 @@ pub fn capture_summary(props: &SummaryProps) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct DetailProps {
     pub name: String,
-    pub report: Rc<Value>,
+    pub report: Rc<Report>,
 }
 
 /// The verdict banner and capture facts of the selected capture.
 #[function_component(CaptureDetail)]
 pub fn capture_detail(props: &DetailProps) -> Html {
-    let r = &props.report;
-    let tor = tor_flow_count(r);
+    let r = &props.report.capture;
+    let flows = &props.report.flows;
+    let tor = props.report.tor_flows();
     let hosts = r["hosts"].as_array().cloned().unwrap_or_default();
     let best = ["high", "medium", "low"]
         .into_iter()
-        .find(|c| r["flows"].as_array().is_some_and(|f| f.iter().any(|f| f["confidence"] == *c)))
+        .find(|c| flows.iter().any(|f| f.confidence.as_deref() == Some(*c)))
         .unwrap_or("low");
     let tor_bytes: u64 = hosts.iter().map(|h| u(&h["bytes"])).sum();
     let first = when(hosts.iter().filter_map(|h| h["first_seen"].as_str()).min().unwrap_or(""));
@@ -63,7 +63,7 @@ pub fn capture_detail(props: &DetailProps) -> Html {
     } else {
         html! { <div class="banner clean" role="status" data-testid="verdict-banner" data-verdict="none">
             <strong>{ "No Tor evidence found" }</strong>
-            { format!(" in {} flows.", thousands(r["flows"].as_array().map_or(0, |f| f.len()) as u64)) }
+            { format!(" in {} flows.", thousands(flows.len() as u64)) }
         </div> }
     };
     let link_types = r["link_types"].as_array().cloned().unwrap_or_default();

@@ -1,31 +1,35 @@
 //! Tor findings grouped by local host: when, how much, through which relays or bridges.
 
 use super::format::{human_bytes, s, thousands, u, when};
+use crate::browser::report::Report;
 use serde_json::Value;
 use std::rc::Rc;
 use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    pub report: Rc<Value>,
+    pub report: Rc<Report>,
 }
 
 #[function_component(Findings)]
 pub fn findings(props: &Props) -> Html {
-    let hosts = props.report["hosts"].as_array().cloned().unwrap_or_default();
-    let flows = props.report["flows"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let report = &props.report;
+    let hosts = report.capture["hosts"].as_array().cloned().unwrap_or_default();
     if hosts.is_empty() {
         return html! {};
     }
+    // Each Tor flow's object is read once, for its host's evidence.
+    let tor_flows: Vec<(&str, Value)> =
+        report.flows.iter().filter(|f| f.is_tor()).map(|f| (f.local_host(), f.object())).collect();
     html! {
         <section class="findings" aria-label="Tor findings by host" data-testid="findings">
             <h2>{ "Who used Tor" }</h2>
-            { for hosts.iter().map(|h| host(h, flows)) }
+            { for hosts.iter().map(|h| host(h, &tor_flows)) }
         </section>
     }
 }
 
-fn host(h: &Value, flows: &[Value]) -> Html {
+fn host(h: &Value, tor_flows: &[(&str, Value)]) -> Html {
     let verdicts = h["verdicts"].as_object().cloned().unwrap_or_default();
     let peers = h["peers"].as_array().cloned().unwrap_or_default();
     html! {
@@ -39,7 +43,7 @@ fn host(h: &Value, flows: &[Value]) -> Html {
                 <p data-testid="host-transports">{ "Pluggable transports: " }
                     { for t.iter().map(|name| html!{ <span class="tag transport">{ s(name) }</span> }) }</p>
             }
-            { host_evidence(h, flows) }
+            { host_evidence(h, tor_flows) }
             <table>
                 <thead><tr><th>{ "peer (relay, bridge or exit)" }</th><th>{ "nickname" }</th><th>{ "fingerprint" }</th><th>{ "country" }</th>
                     <th class="num">{ "flows" }</th><th class="num">{ "bytes" }</th></tr></thead>
@@ -62,10 +66,10 @@ fn host(h: &Value, flows: &[Value]) -> Html {
 
 /// The evidence behind a host's Tor verdicts: a card per kind (as its first flow showed it),
 /// with how many of the host's Tor flows showed that kind.
-fn host_evidence(h: &Value, flows: &[Value]) -> Html {
+fn host_evidence(h: &Value, tor_flows: &[(&str, Value)]) -> Html {
     let host = h["host"].as_str().unwrap_or("");
     let mut kinds: Vec<(&Value, u64)> = Vec::new();
-    for f in flows.iter().filter(|f| f["verdict"] != "none" && super::timeline::local_host(f) == host) {
+    for (_, f) in tor_flows.iter().filter(|(local, _)| *local == host) {
         for e in f["evidence"].as_array().into_iter().flatten() {
             match kinds.iter_mut().find(|(k, _)| k["kind"] == e["kind"]) {
                 Some((_, n)) => *n += 1,

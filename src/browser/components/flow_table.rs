@@ -5,6 +5,7 @@
 //! start.
 
 use super::format::{duration_ms, readable, s, thousands, u};
+use crate::browser::report::{FlowRow, Report};
 use crate::browser::state::{clock, filtered_flows, report_seconds, verdict_shown, FlowColumn, FlowFilter, FlowSort};
 use serde_json::Value;
 use std::rc::Rc;
@@ -14,7 +15,7 @@ use yew::prelude::*;
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    pub report: Rc<Value>,
+    pub report: Rc<Report>,
     pub filter: FlowFilter,
     pub on_filter: Callback<FlowFilter>,
 }
@@ -196,11 +197,11 @@ pub fn flow_table(props: &Props) -> Html {
             }
         })
     };
-    let base = props.report["flows"].as_array().map_or(0, |a| a.as_ptr() as usize);
+    let base = props.report.flows.as_ptr() as usize;
     let f = props.filter.clone();
     let verdict = verdict_shown(&props.report, &f).to_string();
     let clock = Clock {
-        start: props.report["first_seen"].as_str().and_then(report_seconds).unwrap_or(0.0),
+        start: props.report.capture["first_seen"].as_str().and_then(report_seconds).unwrap_or(0.0),
         local: f.local_time,
     };
     let on_text = {
@@ -285,8 +286,9 @@ pub fn flow_table(props: &Props) -> Html {
                         { spacer(above) }
                         { for flows[first..end].iter().zip(first..).map(|(flow, i)| {
                             // The flow's place in the report: unique and stable while the report is.
-                            let key = (*flow as *const Value as usize - base) / std::mem::size_of::<Value>();
-                            html!{ <FlowRow {key} flow={(*flow).clone()} {clock} row={i + 2} /> }
+                            let key = (*flow as *const FlowRow as usize - base) / std::mem::size_of::<FlowRow>();
+                            // Only the drawn rows' objects are read from the report's text.
+                            html!{ <FlowRowView {key} flow={flow.object()} {clock} row={i + 2} /> }
                         }) }
                         { spacer(below) }
                     </tbody>
@@ -369,7 +371,7 @@ struct RowProps {
     row: usize,
 }
 
-#[function_component(FlowRow)]
+#[function_component(FlowRowView)]
 fn flow_row(props: &RowProps) -> Html {
     let open = use_state(|| false);
     let toggle = {

@@ -51,16 +51,16 @@ fn row(job: &Job, props: &Props) -> Html {
             )
         }
         JobStatus::Done { report, elapsed_ms, .. } => {
-            let error = report["error"]["message"].as_str().map(|m| {
-                html! { <span class="error" role="alert">{ format!("{m} (at byte {})", report["error"]["offset"]) }</span> }
+            let error = report.capture["error"]["message"].as_str().map(|m| {
+                html! { <span class="error" role="alert">{ format!("{m} (at byte {})", report.capture["error"]["offset"]) }</span> }
             });
             (
                 if error.is_some() { "partial" } else { "done" },
                 html! {
                     <>
                         <span class="numbers">{ format!("{} packets · {} flows · {}",
-                            thousands(report["packets"].as_u64().unwrap_or(0)),
-                            thousands(report["flows"].as_array().map_or(0, |f| f.len()) as u64),
+                            thousands(report.capture["packets"].as_u64().unwrap_or(0)),
+                            thousands(report.flows.len() as u64),
                             duration_ms(*elapsed_ms)) }</span>
                         { for error }
                     </>

@@ -7,7 +7,8 @@
 //! capture of 100k flows draws a few thousand rectangles, not 100k. SVG geometry attributes only:
 //! the page's CSP forbids style attributes.
 
-use super::format::{human_bytes, thousands, u};
+use super::format::{human_bytes, thousands};
+use crate::browser::report::{FlowRow, Report};
 use crate::browser::state::{report_seconds, FlowFilter};
 use serde_json::Value;
 use std::rc::Rc;
@@ -21,7 +22,7 @@ const VERDICTS: [&str; 5] = ["tor", "tor-transport", "tor-directory", "tor-exit"
 
 #[derive(Properties, PartialEq)]
 pub struct Props {
-    pub report: Rc<Value>,
+    pub report: Rc<Report>,
     pub filter: FlowFilter,
     pub on_filter: Callback<FlowFilter>,
 }
@@ -41,8 +42,8 @@ struct Row {
     bins: Vec<Bin>,
 }
 
-fn confidence_level(c: &Value) -> u8 {
-    match c.as_str() {
+fn confidence_level(c: Option<&str>) -> u8 {
+    match c {
         Some("high") => 3,
         Some("medium") => 2,
         Some("low") => 1,
@@ -50,18 +51,9 @@ fn confidence_level(c: &Value) -> u8 {
     }
 }
 
-/// The local host of a flow: the client, except for `tor-exit` flows (an exit reaching a local
-/// server), as in the report's `hosts`.
-pub(super) fn local_host(f: &Value) -> &str {
-    let end = if f["verdict"] == "tor-exit" { &f["server"] } else { &f["client"] };
-    let text = end.as_str().unwrap_or("");
-    // `1.2.3.4:80` or `[2001:db8::1]:80`: the address is everything before the last colon.
-    text.rsplit_once(':').map_or(text, |(a, _)| a.trim_start_matches('[').trim_end_matches(']'))
-}
-
 /// One row per host the report names as a Tor user (they come sorted by bytes), then one row
 /// for every other host together: a capture of thousands of ordinary hosts stays readable.
-fn rows(report: &Value, flows: &[Value], start: f64, span: f64) -> Vec<Row> {
+fn rows(report: &Value, flows: &[FlowRow], start: f64, span: f64) -> Vec<Row> {
     let row = |host: String, tor: bool| Row { host, tor, flows: 0, bytes: 0, bins: vec![Bin::default(); BINS] };
     let mut rows: Vec<Row> = report["hosts"]
         .as_array()
@@ -73,16 +65,14 @@ fn rows(report: &Value, flows: &[Value], start: f64, span: f64) -> Vec<Row> {
     rows.push(row("other hosts".to_string(), false));
     let other = rows.len() - 1;
     for f in flows {
-        let verdict = f["verdict"].as_str().unwrap_or("none");
-        let rank = VERDICTS.iter().position(|v| *v == verdict).unwrap_or(0);
-        let host = local_host(f);
+        let rank = VERDICTS.iter().position(|v| *v == f.verdict).unwrap_or(0);
+        let host = f.local_host();
         let i = rows.iter().take(other).position(|r| r.host == host).unwrap_or(other);
         let Some(row) = rows.get_mut(i) else { continue };
         row.flows += 1;
-        row.bytes += u(&f["bytes"]);
-        let at = |k: &str| f[k].as_str().and_then(report_seconds).unwrap_or(start);
-        let bin = |t: f64| (((t - start) / span * BINS as f64) as usize).min(BINS - 1);
-        let (first, last) = (bin(at("first_seen")), bin(at("last_seen")));
+        row.bytes += f.bytes;
+        let bin = |t: Option<f64>| (((t.unwrap_or(start) - start) / span * BINS as f64) as usize).min(BINS - 1);
+        let (first, last) = (bin(f.first), bin(f.last));
         for b in row.bins.iter_mut().skip(first).take(last - first + 1) {
             // Lower rank is stronger (Tor verdicts first, `none` last).
             if b.rank.is_none_or(|r| rank < r) {
@@ -90,7 +80,7 @@ fn rows(report: &Value, flows: &[Value], start: f64, span: f64) -> Vec<Row> {
                 b.confidence = 0;
             }
             if b.rank == Some(rank) {
-                b.confidence = b.confidence.max(confidence_level(&f["confidence"]));
+                b.confidence = b.confidence.max(confidence_level(f.confidence.as_deref()));
             }
         }
     }
@@ -99,15 +89,15 @@ fn rows(report: &Value, flows: &[Value], start: f64, span: f64) -> Vec<Row> {
 }
 
 /// Flows and bytes per verdict and confidence.
-fn summary(flows: &[Value]) -> Html {
+fn summary(flows: &[FlowRow]) -> Html {
     let mut counts = [[(0u64, 0u64); 4]; VERDICTS.len()];
     for f in flows {
-        let rank = VERDICTS.iter().position(|v| f["verdict"] == *v).unwrap_or(0);
+        let rank = VERDICTS.iter().position(|v| f.verdict == *v).unwrap_or(0);
         if let Some(c) =
-            counts.get_mut(rank).and_then(|r| r.get_mut(usize::from(3 - confidence_level(&f["confidence"]))))
+            counts.get_mut(rank).and_then(|r| r.get_mut(usize::from(3 - confidence_level(f.confidence.as_deref()))))
         {
             c.0 += 1;
-            c.1 += u(&f["bytes"]);
+            c.1 += f.bytes;
         }
     }
     let cells = counts.iter().zip(VERDICTS).flat_map(|(row, verdict)| {
@@ -131,8 +121,8 @@ fn summary(flows: &[Value]) -> Html {
 #[function_component(Timeline)]
 pub fn timeline(props: &Props) -> Html {
     let drag = use_state(|| None::<f64>);
-    let r = &props.report;
-    let flows = r["flows"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let r = &props.report.capture;
+    let flows = &props.report.flows;
     let (Some(start), Some(end)) =
         (r["first_seen"].as_str().and_then(report_seconds), r["last_seen"].as_str().and_then(report_seconds))
     else {

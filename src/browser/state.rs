@@ -9,20 +9,9 @@ use std::rc::Rc;
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobStatus {
     Queued,
-    Running {
-        bytes: u64,
-        total: u64,
-        packets: u64,
-        flows: u64,
-        elapsed_ms: f64,
-    },
-    Done {
-        report: Rc<Report>,
-        elapsed_ms: f64,
-    },
-    Failed {
-        message: String,
-    },
+    Running { bytes: u64, total: u64, packets: u64, flows: u64, elapsed_ms: f64 },
+    Done { report: Rc<Report>, elapsed_ms: f64 },
+    Failed { message: String },
     Cancelled,
 }
 
@@ -439,7 +428,8 @@ mod tests {
 
     /// A one-capture report with these flows.
     fn capture(flows: Value) -> Report {
-        Report::parse(&serde_json::json!({"schema": "torsift.report/1", "captures": [{"flows": flows}]}).to_string()).unwrap()
+        Report::parse(&serde_json::json!({"schema": "torsift.report/1", "captures": [{"flows": flows}]}).to_string())
+            .unwrap()
     }
 
     fn done(job: u32, capture: &str) -> Action {
@@ -485,16 +475,12 @@ mod tests {
         assert_eq!(filtered_flows(&report, &f).len(), 1);
         let f = FlowFilter { verdict: "all".into(), ..Default::default() };
         let sort = FlowSort { column: FlowColumn::Bytes, descending: true };
-        let bytes: Vec<u64> = filtered_flows(&report, &FlowFilter { sort, ..f.clone() })
-            .iter()
-            .map(|f| f.bytes)
-            .collect();
+        let bytes: Vec<u64> =
+            filtered_flows(&report, &FlowFilter { sort, ..f.clone() }).iter().map(|f| f.bytes).collect();
         assert_eq!(bytes, vec![30, 20, 10]);
         let sort = FlowSort { column: FlowColumn::Server, descending: false };
-        let servers: Vec<&str> = filtered_flows(&report, &FlowFilter { sort, ..f.clone() })
-            .iter()
-            .map(|f| f.server.as_str())
-            .collect();
+        let servers: Vec<&str> =
+            filtered_flows(&report, &FlowFilter { sort, ..f.clone() }).iter().map(|f| f.server.as_str()).collect();
         assert_eq!(servers, vec!["1.2.3.4:443", "5.6.7.8:9001", "8.8.8.8:53"]);
         let clients: Vec<&str> = filtered_flows(
             &report,

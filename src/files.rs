@@ -35,23 +35,32 @@ pub fn read_path(path: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> ReadC
 /// Reads the file at `path` like `read_path`, and hands each flow evicted from the full flow
 /// table to `on_evicted` as soon as it leaves (`Analyzer::report_evicted_flows`), so that memory
 /// holds the table and never more, whatever the file's size; the rest come from `finish_with_flows`.
+/// Before each step `keep_reading` is asked: once it says no (nobody takes the flows any more:
+/// a closed pipe, a dropped iterator), reading stops there and the file is closed.
 pub fn read_path_streaming(
     path: &str,
     limits: &Limits,
     relays: &Arc<RelayIndex>,
     on_evicted: &mut dyn FnMut(FlowReport),
+    keep_reading: &dyn Fn() -> bool,
 ) -> ReadCapture {
     let mut analyzer = Analyzer::with_relays(path, limits.clone(), relays.clone());
     analyzer.report_evicted_flows();
-    read_path_with(analyzer, path, Some(on_evicted))
+    read_path_with(analyzer, path, Some(Streaming { on_evicted, keep_reading }))
 }
 
-fn read_path_with(analyzer: Analyzer, path: &str, on_evicted: Option<&mut dyn FnMut(FlowReport)>) -> ReadCapture {
+/// What a streaming read does between steps.
+struct Streaming<'a> {
+    on_evicted: &'a mut dyn FnMut(FlowReport),
+    keep_reading: &'a dyn Fn() -> bool,
+}
+
+fn read_path_with(analyzer: Analyzer, path: &str, streaming: Option<Streaming<'_>>) -> ReadCapture {
     if path == "-" {
-        return read(analyzer, std::io::stdin().lock(), on_evicted);
+        return read(analyzer, std::io::stdin().lock(), streaming);
     }
     match std::fs::File::open(path) {
-        Ok(f) => read(analyzer, f, on_evicted),
+        Ok(f) => read(analyzer, f, streaming),
         Err(e) => ReadCapture {
             analyzer,
             open_error: Some(CaptureError::new(0, format!("cannot open the file: {e}"))),
@@ -66,22 +75,21 @@ pub fn analyze_reader(analyzer: Analyzer, input: impl Read) -> CaptureReport {
     read(analyzer, input, None).finish()
 }
 
-fn read(
-    mut analyzer: Analyzer,
-    mut input: impl Read,
-    mut on_evicted: Option<&mut dyn FnMut(FlowReport)>,
-) -> ReadCapture {
+fn read(mut analyzer: Analyzer, mut input: impl Read, mut streaming: Option<Streaming<'_>>) -> ReadCapture {
     // A reader that takes evicted flows between chunks takes them in smaller steps: what one
     // step evicts is held until then.
-    let mut buf = vec![0u8; if on_evicted.is_some() { STREAMING_READ_CHUNK } else { READ_CHUNK }];
+    let mut buf = vec![0u8; if streaming.is_some() { STREAMING_READ_CHUNK } else { READ_CHUNK }];
     let mut read_error = None;
     loop {
+        if streaming.as_ref().is_some_and(|s| !(s.keep_reading)()) {
+            break;
+        }
         match input.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
                 let pushed = analyzer.push(buf.get(..n).unwrap_or_default());
-                if let Some(on_evicted) = on_evicted.as_deref_mut() {
-                    analyzer.take_evicted_reports(on_evicted);
+                if let Some(s) = streaming.as_mut() {
+                    analyzer.take_evicted_reports(s.on_evicted);
                 }
                 if pushed.is_err() {
                     break;

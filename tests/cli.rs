@@ -245,6 +245,51 @@ fn ndjson_reports_the_flows_a_full_table_evicts() {
     }
 }
 
+/// `torsift analyze --format ndjson … | head`: once its output is closed the CLI reads no
+/// further. The capture comes through a named pipe, so whether the file was read to its end is
+/// visible to its writer: a reader that stops and closes it makes the writer's next write fail.
+#[test]
+fn ndjson_stops_reading_once_its_output_is_closed() {
+    use std::io::{BufRead, Write};
+    let dir = std::env::temp_dir().join(format!("torsift-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cap, fifo) = (dir.join("many.pcap"), dir.join("capture.pipe"));
+    let (code, _, err) = torsift(&[
+        "generate", "--packets", "200000", "--flows", "20000", "--payload", "100", &cap.to_string_lossy(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let data = std::fs::read(&cap).unwrap();
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let writer = {
+        let (fifo, data) = (fifo.clone(), data.clone());
+        // Ok(bytes written) if the whole capture went in; Err once the reader closed the pipe.
+        std::thread::spawn(move || -> Result<usize, std::io::Error> {
+            let mut pipe = std::fs::OpenOptions::new().write(true).open(&fifo)?;
+            for chunk in data.chunks(1 << 16) {
+                pipe.write_all(chunk)?;
+            }
+            Ok(data.len())
+        })
+    };
+    let mut cli = Command::new(env!("CARGO_BIN_EXE_torsift"))
+        .args(["analyze", "--format", "ndjson", "--max-flows", "8", &fifo.to_string_lossy()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(cli.stdout.take().unwrap()).lines();
+    let header = lines.next().unwrap().unwrap();
+    assert!(header.contains("\"type\":\"header\""), "{header}");
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains("\"evicted\":true"), "the first flow line is an evicted flow: {first}");
+    drop(lines); // `| head -2`
+    let written = writer.join().unwrap();
+    let _ = cli.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    let error = written.expect_err("the CLI read the whole capture after its output was closed");
+    assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe);
+}
+
 /// Files read side by side keep their order even when a later file evicts flows before its
 /// turn to write (its lines wait in a temporary file): the output is each file's own run's.
 #[test]

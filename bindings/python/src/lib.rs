@@ -6,6 +6,7 @@
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use torsift::analysis::tor::relays::{list, RelayIndex};
 use torsift::analysis::{Analyzer as Core, CaptureReport, Limits};
@@ -128,25 +129,40 @@ fn flow_records(
         Ok(absolute) if path != "-" => absolute.to_string_lossy().into_owned(),
         _ => path.clone(),
     };
-    // Rows as JSON text, a bounded queue ahead of the reader (a dropped iterator ends the sends;
-    // the reader then runs to the file's end unheard).
+    // Rows as JSON text, a bounded queue ahead of the reader. A dropped iterator stops the reader
+    // at its next step (and closes the file): the rest of the file is not read for nobody.
     let (rows, received) = std::sync::mpsc::sync_channel::<String>(1024);
+    let dropped = Arc::new(AtomicBool::new(false));
+    let iterator_gone = dropped.clone();
     std::thread::spawn(move || {
         let mut send = |flow: torsift::analysis::report::FlowReport| {
             if let Ok(row) = serde_json::to_string(&torsift::records::FlowRecord::new(&path, &flow)) {
-                let _ = rows.send(row);
+                if rows.send(row).is_err() {
+                    iterator_gone.store(true, Ordering::Relaxed);
+                }
             }
         };
-        let read = torsift::files::read_path_streaming(&opened, &limits, &relays, &mut send);
-        read.finish_with_flows(&mut send);
+        let keep_reading = || !iterator_gone.load(Ordering::Relaxed);
+        let read = torsift::files::read_path_streaming(&opened, &limits, &relays, &mut send, &keep_reading);
+        if keep_reading() {
+            read.finish_with_flows(&mut send);
+        }
     });
-    Ok(FlowRecords { received: std::sync::Mutex::new(received) })
+    Ok(FlowRecords { received: std::sync::Mutex::new(received), dropped })
 }
 
 /// What `flow_records` returns: the rows as the reader makes them.
 #[pyclass]
 struct FlowRecords {
     received: std::sync::Mutex<std::sync::mpsc::Receiver<String>>,
+    /// Set when the iterator goes: its reader stops.
+    dropped: Arc<AtomicBool>,
+}
+
+impl Drop for FlowRecords {
+    fn drop(&mut self) {
+        self.dropped.store(true, Ordering::Relaxed);
+    }
 }
 
 #[pymethods]

@@ -111,6 +111,41 @@ class AgainstTheCli(unittest.TestCase):
         self.assertEqual(got, want)
         self.assertGreaterEqual(len(got), 36)
 
+    def test_a_dropped_iterator_stops_reading(self):
+        # Rows taken, the iterator dropped: its reader stops and closes the file. The capture
+        # comes through a named pipe, so a writer still feeding it meets a closed pipe instead of
+        # the file being read to its end for nobody.
+        import gc
+        import tempfile
+        import threading
+        with tempfile.TemporaryDirectory() as tmp:
+            cap, fifo = os.path.join(tmp, "many.pcap"), os.path.join(tmp, "capture.pipe")
+            subprocess.run([CLI, "generate", "--packets", "200000", "--flows", "20000", "--payload", "100", cap],
+                           check=True, capture_output=True)
+            with open(cap, "rb") as f:
+                data = f.read()
+            os.mkfifo(fifo)
+            outcome = []
+
+            def feed():
+                try:
+                    with open(fifo, "wb", buffering=0) as pipe:
+                        for at in range(0, len(data), 1 << 16):
+                            pipe.write(data[at:at + (1 << 16)])
+                    outcome.append("read to the end")
+                except BrokenPipeError:
+                    outcome.append("closed by the reader")
+
+            writer = threading.Thread(target=feed)
+            writer.start()
+            rows = torsift.flow_records(fifo, max_flows=8)
+            first = next(rows)
+            self.assertTrue(first["evicted"])
+            del rows
+            gc.collect()
+            writer.join()
+            self.assertEqual(outcome, ["closed by the reader"])
+
     def test_a_damaged_capture_keeps_what_was_read(self):
         path = os.path.join(SHARED, "lab", "tor-01-bootstrap.pcap")
         with open(path, "rb") as f:

@@ -254,9 +254,8 @@ fn ndjson_stops_reading_once_its_output_is_closed() {
     let dir = std::env::temp_dir().join(format!("torsift-pipe-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let (cap, fifo) = (dir.join("many.pcap"), dir.join("capture.pipe"));
-    let (code, _, err) = torsift(&[
-        "generate", "--packets", "200000", "--flows", "20000", "--payload", "100", &cap.to_string_lossy(),
-    ]);
+    let (code, _, err) =
+        torsift(&["generate", "--packets", "200000", "--flows", "20000", "--payload", "100", &cap.to_string_lossy()]);
     assert_eq!(code, 0, "{err}");
     let data = std::fs::read(&cap).unwrap();
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());

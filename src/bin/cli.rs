@@ -191,8 +191,13 @@ fn stream_ndjson(
                 let mut lines = FlowLines { i, file, turn, output, spill: None, count: 0, spill_error: None };
                 // Once the output has failed (a closed pipe: `| head`), the files are read no further.
                 let output_ok = || output.lock().unwrap_or_else(|e| e.into_inner()).result.is_ok();
-                let read =
-                    torsift::files::read_path_streaming(file, limits, relays, &mut |flow| lines.write(&flow), &output_ok);
+                let read = torsift::files::read_path_streaming(
+                    file,
+                    limits,
+                    relays,
+                    &mut |flow| lines.write(&flow),
+                    &output_ok,
+                );
                 turn.wait_for(i);
                 lines.write_spilled();
                 let capture = read.finish_with_flows(&mut |flow| lines.write(&flow));

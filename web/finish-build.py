@@ -1,10 +1,42 @@
-"""Post-build step: writes the Content-Security-Policy with the hashes of Trunk's inline
-scripts (a static page has no server to add nonces), and the service worker's file list."""
+"""Post-build step: compacts wasm-bindgen's JS glue, writes the Content-Security-Policy with the
+hashes of Trunk's inline scripts (a static page has no server to add nonces), and the service
+worker's file list."""
 import base64, hashlib, os, re, pathlib
 
 stage = pathlib.Path(os.environ.get("TRUNK_STAGING_DIR", "dist"))
 index = stage / "index.html"
 html = index.read_text()
+
+
+def compact_glue(js):
+    """wasm-bindgen's JS glue without its indentation, comment lines and doc-comment blocks:
+    1 KiB less of the page's gzipped download. Only when no template literal spans lines (then
+    a line's leading blanks and a line that starts a comment are never inside a string);
+    otherwise the glue is left as it is."""
+    lines = js.split("\n")
+    if any(line.count("`") % 2 for line in lines):
+        return js
+    out, in_block = [], False
+    for line in lines:
+        text = line.strip()
+        if in_block:
+            in_block = not text.endswith("*/")
+        elif text.startswith("/*"):
+            in_block = not text.endswith("*/")
+        elif text and not text.startswith("//"):
+            out.append(text)
+    return "\n".join(out) + "\n"
+
+
+# The glue is compacted, and its subresource-integrity digest (Trunk's modulepreload link) made anew.
+for glue in stage.glob("app-*.js"):
+    glue.write_bytes(compact_glue(glue.read_text()).encode())
+    digest = base64.b64encode(hashlib.sha384(glue.read_bytes()).digest()).decode()
+    html, replaced = re.subn(r'(href="\./%s"[^>]*integrity=")sha384-[^"]*"' % re.escape(glue.name),
+                             lambda m: m.group(1) + "sha384-" + digest + '"', html)
+    # A link that names the glue with a digest we did not replace would block the page.
+    if not replaced and re.search(r'<link[^>]*%s[^>]*integrity=' % re.escape(glue.name), html):
+        raise SystemExit("finish-build: the glue's integrity attribute was not updated")
 hashes = []
 for m in re.finditer(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S):
     digest = hashlib.sha256(m.group(1).encode()).digest()
@@ -22,6 +54,8 @@ csp = "; ".join([
 ])
 html = html.replace("TORSIFT_CSP", csp)
 index.write_text(html)
+
+
 # The worker starts the page's own module (see web/worker.js): name its hashed files.
 (app_js,) = [p.name for p in stage.glob("app-*.js")]
 (app_wasm,) = [p.name for p in stage.glob("app-*_bg.wasm")]

@@ -90,8 +90,8 @@ fn refresh_history(dispatch: UseReducerDispatcher<Store>) {
 }
 
 /// Saves a finished report in the history (the report only, never the capture).
-/// `report_json` is the JS string the worker posted: handed to IndexedDB as it is, never copied
-/// into the wasm memory a second time (the page keeps one copy there, to parse).
+/// `report_json` is the report as the worker posted it (UTF-8 bytes): handed to IndexedDB as it
+/// is, never copied into the wasm memory a second time (the page keeps one copy there, to parse).
 fn save_history(file: String, size: u64, tor: u64, report_json: JsValue, dispatch: UseReducerDispatcher<Store>) {
     wasm_bindgen_futures::spawn_local(async move {
         let date = String::from(js_sys::Date::new_0().to_iso_string());
@@ -122,7 +122,7 @@ fn from_worker(v: &JsValue) -> Option<FromWorker> {
         },
         "done" => FromWorker::Done {
             job: job()?,
-            report_json: text("report_json")?,
+            report_json: field("report_json").and_then(|r| storage::report_text(&r))?,
             elapsed_ms: number("elapsed_ms")?,
             tor_flows: count("tor_flows")?,
         },
@@ -165,7 +165,7 @@ fn spawn_worker(runner: &Rc<RefCell<Runner>>, dispatch: UseReducerDispatcher<Sto
                     let file = r.files.remove(&msg.job());
                     if let (FromWorker::Done { tor_flows, .. }, Some(file)) = (&msg, file) {
                         let report_json = js_sys::Reflect::get(&e.data(), &JsValue::from_str("report_json")).ok();
-                        if let Some(report_json) = report_json.filter(JsValue::is_string) {
+                        if let Some(report_json) = report_json.filter(|r| !r.is_undefined()) {
                             save_history(file.name(), file.size() as u64, *tor_flows, report_json, dispatch.clone());
                         }
                     }

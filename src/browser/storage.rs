@@ -110,7 +110,16 @@ pub async fn list() -> Result<Vec<Entry>, JsValue> {
 pub async fn report(id: f64) -> Result<String, JsValue> {
     let db = open().await?;
     let tx = transaction(&db, IdbTransactionMode::Readonly)?;
-    done(&tx.object_store(REPORTS)?.get(&id.into())?).await?.as_string().ok_or_else(|| "no such report".into())
+    report_text(&done(&tx.object_store(REPORTS)?.get(&id.into())?).await?).ok_or_else(|| "no such report".into())
+}
+
+/// A report's JSON as the worker posts it and the history keeps it: UTF-8 bytes in a
+/// `Uint8Array`, or a string (as reports were kept before).
+pub fn report_text(v: &JsValue) -> Option<String> {
+    match v.dyn_ref::<js_sys::Uint8Array>() {
+        Some(bytes) => String::from_utf8(bytes.to_vec()).ok(),
+        None => v.as_string(),
+    }
 }
 
 pub async fn delete(id: f64) -> Result<(), JsValue> {

@@ -162,8 +162,21 @@ fn listen(scope: DedicatedWorkerGlobalScope) {
 }
 
 fn post(scope: &DedicatedWorkerGlobalScope, msg: &FromWorker) {
-    if let Ok(value) = serde_wasm_bindgen::to_value(msg) {
-        let _ = scope.post_message(&value);
+    let FromWorker::Done { job, report_json, elapsed_ms, tor_flows } = msg else {
+        if let Ok(value) = serde_wasm_bindgen::to_value(msg) {
+            let _ = scope.post_message(&value);
+        }
+        return;
+    };
+    // The report goes as UTF-8 bytes in a buffer handed over to the page (transferred, not
+    // copied), not as a JS string: a string is one copy in this worker's heap and another in
+    // the page's (two bytes a character if one of them is not Latin-1).
+    let done =
+        FromWorker::Done { job: *job, report_json: String::new(), elapsed_ms: *elapsed_ms, tor_flows: *tor_flows };
+    if let Ok(value) = serde_wasm_bindgen::to_value(&done) {
+        let bytes = Uint8Array::from(report_json.as_bytes());
+        let _ = Reflect::set(&value, &"report_json".into(), &bytes);
+        let _ = scope.post_message_with_transfer(&value, &Array::of1(&bytes.buffer()));
     }
 }
 

@@ -1,21 +1,21 @@
-//! A finished capture's report as the page holds it: the capture's own fields (hosts, link
-//! types, error…) as JSON values, and per flow one compact row with what the table, timeline and
-//! summaries need plus the flow's object as JSON text, read again only when the flow is drawn or
-//! exported.
+//! A finished capture's report as the page holds it: the report's text as the worker sent it,
+//! the capture's own fields (hosts, link types, error…) as JSON values, and per flow one compact
+//! row with what the table, timeline and summaries need and where the flow's object is in the
+//! text, read again only when the flow is drawn or exported.
 //!
 //! Why: the budget capture's 50 k-flow report, 35 MB of JSON as the worker writes it, is 252 MB
-//! as one tree of `serde_json::Value`s; as rows and flow texts it is 40 MB. (Each flow's text is
-//! written anew from its value as it is read: keeping spans of the worker's text would need
-//! serde_json's `raw_value`, which adds 9 KiB to the page's download.)
+//! as one tree of `serde_json::Value`s; as its text and rows it is 41 MB. The text's structure
+//! (members, array elements) is found by a small scanner; every value is read by serde_json
+//! (serde_json itself gives no positions, short of its `raw_value` feature, 9 KiB of download).
 
-use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use std::ops::Range;
 
 /// What the page's views need of one flow, read once when the report arrives.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FlowRow {
-    /// The flow's whole object, as JSON.
-    text: Box<str>,
+    /// Where the flow's object is in the report's text.
+    span: Range<usize>,
     pub proto: String,
     pub client: String,
     pub server: String,
@@ -30,10 +30,11 @@ pub struct FlowRow {
 }
 
 impl FlowRow {
-    /// A flow object's row.
-    fn of(f: &Value) -> FlowRow {
+    /// A flow object's row; `span` is where the object is in the report's text.
+    fn of(f: &Value, span: Range<usize>) -> FlowRow {
         let text = |k: &str| f[k].as_str().unwrap_or("").to_string();
         FlowRow {
+            span,
             proto: text("proto"),
             client: text("client"),
             server: text("server"),
@@ -43,13 +44,7 @@ impl FlowRow {
             bytes: f["bytes"].as_u64().unwrap_or(0),
             first: f["first_seen"].as_str().and_then(super::state::report_seconds),
             last: f["last_seen"].as_str().and_then(super::state::report_seconds),
-            text: f.to_string().into_boxed_str(),
         }
-    }
-
-    /// The flow's whole object (evidence, stream facts, counters by direction).
-    pub fn object(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or(Value::Null)
     }
 
     pub fn is_tor(&self) -> bool {
@@ -66,6 +61,8 @@ impl FlowRow {
 }
 
 pub struct Report {
+    /// The report as the worker wrote it.
+    text: String,
     /// The capture's entry without its `flows`.
     pub capture: Value,
     /// The report's own members: schema, generator, relay lists, notes.
@@ -89,19 +86,18 @@ impl std::fmt::Debug for Report {
 
 impl Report {
     /// Reads a one-capture `torsift.report/1` document (as the worker posts it, or as stored in
-    /// the history), one flow's tree at a time.
-    pub fn parse(text: &str) -> Result<Report, String> {
-        let mut reader = serde_json::Deserializer::from_str(text);
-        let document = Part::Document.deserialize(&mut reader).map_err(|e| e.to_string())?;
-        reader.end().map_err(|e| e.to_string())?;
-        if !document.rest.get("schema").and_then(Value::as_str).is_some_and(|s| s.starts_with("torsift.report/")) {
+    /// the history), one flow's tree at a time; the text is kept.
+    pub fn parse(text: String) -> Result<Report, String> {
+        let (header, capture, flows) = read_parts(&text).map_err(|e| format!("{e} (byte {})", e.at))?;
+        if !header["schema"].as_str().is_some_and(|s| s.starts_with("torsift.report/")) {
             return Err("not a torsift.report document (no schema)".to_string());
         }
-        let (capture, flows) = match document.capture {
-            Some(c) => (Value::Object(c.rest), c.flows),
-            None => (Value::Null, Vec::new()),
-        };
-        Ok(Report { capture, header: Value::Object(document.rest), flows })
+        Ok(Report { text, capture, header, flows })
+    }
+
+    /// A flow's whole object (evidence, stream facts, counters by direction).
+    pub fn flow(&self, row: &FlowRow) -> Value {
+        self.text.get(row.span.clone()).and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null)
     }
 
     pub fn tor_flows(&self) -> usize {
@@ -135,96 +131,195 @@ struct Flows<'a>(&'a Report);
 
 impl serde::Serialize for Flows<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.flows.iter().map(FlowRow::object))
+        s.collect_seq(self.0.flows.iter().map(|f| self.0.flow(f)))
     }
 }
 
-/// The parts of a report the reader tells apart; every other member is read as a value. One
-/// visitor for all of them keeps one copy of serde_json's object and array readers in the page.
-#[derive(Clone, Copy, PartialEq)]
-enum Part {
-    /// The document: its `captures` are read as `Captures`.
-    Document,
-    /// `captures`: the last one is kept (a one-capture report).
-    Captures,
-    /// A capture: its `flows` are read as `Flows`.
-    Capture,
-    /// `flows`: each a row and its text.
-    Flows,
+/// A place in the text where it is not the JSON the reader expects.
+#[derive(Debug)]
+struct ScanError {
+    at: usize,
+    what: &'static str,
 }
 
-#[derive(Default)]
-struct Parsed {
-    rest: Map<String, Value>,
-    capture: Option<Box<Parsed>>,
-    flows: Vec<FlowRow>,
-}
-
-impl<'de> DeserializeSeed<'de> for Part {
-    type Value = Parsed;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Parsed, D::Error> {
-        d.deserialize_any(self)
+impl std::fmt::Display for ScanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.what)
     }
 }
 
-impl<'de> Visitor<'de> for Part {
-    type Value = Parsed;
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("a torsift.report/1 document")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
-        let mut out = Parsed::default();
-        while let Some(key) = map.next_key::<String>()? {
-            match (self, key.as_str()) {
-                (Part::Document, "captures") => out.capture = map.next_value_seed(Part::Captures)?.capture,
-                (Part::Capture, "flows") => out.flows = map.next_value_seed(Part::Flows)?.flows,
-                _ => {
-                    let value = map.next_value()?;
-                    // Through `entry`, as serde_json's own reader of objects: one copy of the
-                    // insertion code in the page.
-                    out.rest.entry(key).or_insert(value);
+/// The report's members but `captures` (as one value), the last capture's members but `flows`,
+/// and a row per flow.
+fn read_parts(text: &str) -> Result<(Value, Value, Vec<FlowRow>), ScanError> {
+    let mut scan = Scan { text: text.as_bytes(), at: 0 };
+    let (mut header, mut capture, mut flows) = (Vec::new(), None, Vec::new());
+    scan.members(|scan, key, start| {
+        if key != "\"captures\"" {
+            header.push(start..scan.value()?.end);
+            return Ok(());
+        }
+        scan.elements(|scan| {
+            let (mut fields, mut rows) = (Vec::new(), Vec::new());
+            scan.members(|scan, key, start| {
+                if key != "\"flows\"" {
+                    fields.push(start..scan.value()?.end);
+                    return Ok(());
                 }
+                scan.elements(|scan| {
+                    let span = scan.value()?;
+                    let flow = text.get(span.clone()).and_then(|t| serde_json::from_str(t).ok());
+                    let flow = flow.ok_or(ScanError { at: span.start, what: "a flow that is not JSON" })?;
+                    rows.push(FlowRow::of(&flow, span));
+                    Ok(())
+                })
+            })?;
+            capture = Some(fields);
+            flows = rows;
+            Ok(())
+        })
+    })?;
+    scan.space();
+    if scan.at < text.len() {
+        return Err(scan.error("text after the report"));
+    }
+    let capture = match capture {
+        Some(fields) => object(text, &fields)?,
+        None => Value::Null,
+    };
+    Ok((object(text, &header)?, capture, flows))
+}
+
+/// The object made of these members (each a span `"key": value` of the text).
+fn object(text: &str, members: &[Range<usize>]) -> Result<Value, ScanError> {
+    let joined: Vec<&str> = members.iter().filter_map(|m| text.get(m.clone())).collect();
+    let at = members.first().map_or(0, |m| m.start);
+    serde_json::from_str(&format!("{{{}}}", joined.join(",")))
+        .map_err(|_| ScanError { at, what: "a member that is not JSON" })
+}
+
+/// The structure of JSON text: where objects' members and arrays' elements are, and where a
+/// value ends (strings with their escapes, nesting), without reading the values.
+struct Scan<'a> {
+    text: &'a [u8],
+    at: usize,
+}
+
+impl Scan<'_> {
+    fn error(&self, what: &'static str) -> ScanError {
+        ScanError { at: self.at, what }
+    }
+
+    fn space(&mut self) {
+        while self.text.get(self.at).is_some_and(|b| b.is_ascii_whitespace()) {
+            self.at += 1;
+        }
+    }
+
+    /// After blanks, the byte `b` (taken) or false.
+    fn take(&mut self, b: u8) -> bool {
+        self.space();
+        let found = self.text.get(self.at) == Some(&b);
+        self.at += usize::from(found);
+        found
+    }
+
+    /// Skips one value; its span.
+    fn value(&mut self) -> Result<Range<usize>, ScanError> {
+        self.space();
+        let start = self.at;
+        let mut depth = 0usize;
+        loop {
+            let Some(&b) = self.text.get(self.at) else { return Err(self.error("the report ends inside a value")) };
+            match b {
+                b'"' => self.string()?,
+                b'{' | b'[' => {
+                    depth += 1;
+                    self.at += 1;
+                }
+                b'}' | b']' if depth > 0 => {
+                    depth -= 1;
+                    self.at += 1;
+                }
+                b',' | b'}' | b']' if depth == 0 => break,
+                _ if depth == 0 && b.is_ascii_whitespace() => break,
+                _ => self.at += 1,
+            }
+            if depth == 0 && matches!(b, b'"' | b'}' | b']') {
+                break;
             }
         }
-        Ok(out)
-    }
-    // Any other JSON type (or an object or array where the other is expected) reads as nothing:
-    // whether the whole is a report is checked after (an error made here would bring serde_json's
-    // error formatting into the page, 2 KiB of its download, for documents its own worker wrote).
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Parsed, E> {
-        Ok(Parsed::default())
-    }
-    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Parsed, E> {
-        Ok(Parsed::default())
-    }
-    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Parsed, E> {
-        Ok(Parsed::default())
-    }
-    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Parsed, E> {
-        Ok(Parsed::default())
-    }
-    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Parsed, E> {
-        Ok(Parsed::default())
-    }
-    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Parsed, E> {
-        Ok(Parsed::default())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed, A::Error> {
-        let mut out = Parsed::default();
-        match self {
-            Part::Captures => {
-                while let Some(capture) = seq.next_element_seed(Part::Capture)? {
-                    out.capture = Some(Box::new(capture));
-                }
-            }
-            Part::Flows => {
-                while let Some(f) = seq.next_element::<Value>()? {
-                    out.flows.push(FlowRow::of(&f));
-                }
-            }
-            Part::Document | Part::Capture => while seq.next_element::<Value>()?.is_some() {},
+        if self.at == start {
+            return Err(self.error("a value is missing"));
         }
-        Ok(out)
+        Ok(start..self.at)
+    }
+
+    /// Skips a string (at its opening quote).
+    fn string(&mut self) -> Result<(), ScanError> {
+        self.at += 1;
+        loop {
+            match self.text.get(self.at) {
+                None => return Err(self.error("the report ends inside a string")),
+                Some(b'\\') => self.at += 2,
+                Some(b'"') => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                Some(_) => self.at += 1,
+            }
+        }
+    }
+
+    /// An object's members: `each(scan, key with its quotes, where the member starts)` with the
+    /// scan just after the colon; `each` skips or reads the value.
+    fn members(
+        &mut self,
+        mut each: impl FnMut(&mut Self, &str, usize) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        if !self.take(b'{') {
+            return Err(self.error("an object is expected"));
+        }
+        if self.take(b'}') {
+            return Ok(());
+        }
+        loop {
+            self.space();
+            let start = self.at;
+            if self.text.get(self.at) != Some(&b'"') {
+                return Err(self.error("a member's name is expected"));
+            }
+            self.string()?;
+            let key = std::str::from_utf8(self.text.get(start..self.at).unwrap_or_default()).unwrap_or("");
+            if !self.take(b':') {
+                return Err(self.error("a colon is expected"));
+            }
+            each(self, key, start)?;
+            if self.take(b'}') {
+                return Ok(());
+            }
+            if !self.take(b',') {
+                return Err(self.error("a comma or the object's end is expected"));
+            }
+        }
+    }
+
+    /// An array's elements: `each(scan)` at each, which must skip or read it.
+    fn elements(&mut self, mut each: impl FnMut(&mut Self) -> Result<(), ScanError>) -> Result<(), ScanError> {
+        if !self.take(b'[') {
+            return Err(self.error("an array is expected"));
+        }
+        if self.take(b']') {
+            return Ok(());
+        }
+        loop {
+            each(self)?;
+            if self.take(b']') {
+                return Ok(());
+            }
+            if !self.take(b',') {
+                return Err(self.error("a comma or the array's end is expected"));
+            }
+        }
     }
 }
 
@@ -241,7 +336,7 @@ mod tests {
 
     #[test]
     fn rows_spans_and_the_rest_of_the_report() {
-        let r = Report::parse(DOC).unwrap();
+        let r = Report::parse(DOC.to_string()).unwrap();
         assert_eq!(r.header["schema"], "torsift.report/1");
         assert_eq!(r.header["notes"][0], "n");
         assert!(r.header.get("captures").is_none());
@@ -257,31 +352,57 @@ mod tests {
         assert_eq!(b.local_host(), "10.0.0.2");
         assert_eq!((b.confidence.as_deref(), b.first), (None, None));
         assert_eq!(r.tor_flows(), 1);
-        assert_eq!(a.object()["evidence"][0]["kind"], "relay-address");
-        assert_eq!(b.object()["server"], "8.8.8.8:53");
+        assert_eq!(r.flow(a)["evidence"][0]["kind"], "relay-address");
+        assert_eq!(r.flow(b)["server"], "8.8.8.8:53");
     }
 
     #[test]
     fn the_capture_with_its_flows_is_the_reports_entry() {
-        let r = Report::parse(DOC).unwrap();
+        let r = Report::parse(DOC.to_string()).unwrap();
         let whole: Value = serde_json::from_str(DOC).unwrap();
         let written = serde_json::to_value(r.capture_with_flows()).unwrap();
         assert_eq!(written, whole["captures"][0]);
     }
 
     #[test]
+    fn any_layout_and_any_string_content() {
+        // Pretty-printed (as the CLI writes), and strings holding quotes, brackets and braces.
+        let mut doc: Value = serde_json::from_str(DOC).unwrap();
+        doc["captures"][0]["flows"][1]["explanation"] = Value::from("a \"quoted\" ] } [ { \\ end");
+        let pretty = serde_json::to_string_pretty(&doc).unwrap();
+        let r = Report::parse(pretty).unwrap();
+        assert_eq!(r.flows.len(), 2);
+        let written = serde_json::to_value(r.capture_with_flows()).unwrap();
+        assert_eq!(written, doc["captures"][0]);
+        assert_eq!(r.flow(&r.flows[1])["explanation"], "a \"quoted\" ] } [ { \\ end");
+        assert_eq!(r.header["relay_lists"], doc["relay_lists"]);
+    }
+
+    #[test]
     fn damaged_reports_are_errors() {
         let schema = r#"{"schema":"torsift.report/1","#;
-        assert!(Report::parse(&format!(r#"{schema}"captures":[{{"flows":[{{"proto":1]}}]}}"#)).is_err());
-        assert!(Report::parse(&format!(r#"{schema}"captures":[]}} x"#)).is_err());
-        assert!(Report::parse("[]").is_err());
-        assert!(Report::parse(r#"{"captures":[]}"#).is_err());
-        // Members of another shape than the worker writes read as nothing.
-        let odd = Report::parse(&format!(r#"{schema}"captures":[{{"flows":{{"a":1}}}}, 3]}}"#)).unwrap();
-        assert_eq!((odd.flows.len(), odd.capture.as_object().map(|c| c.len())), (0, Some(0)));
-        let odd = Report::parse(&format!(r#"{schema}"captures":[{{"flows":[7, {{"proto":"tcp"}}]}}]}}"#)).unwrap();
+        let damaged = [
+            format!(r#"{schema}"captures":[{{"flows":[{{"proto":1]}}]}}"#),
+            format!(r#"{schema}"captures":[{{"flows":[1,]}}]}}"#),
+            format!(r#"{schema}"captures":[{{"flows":["open]}}]}}"#),
+            format!(r#"{schema}"captures":[{{"flows":{{"a":1}}}}]}}"#),
+            format!(r#"{schema}"captures":[3]}}"#),
+            format!(r#"{schema}"captures":[]}} x"#),
+            format!(r#"{schema}"captures":"#),
+            format!(r#"{schema}"notes":}}"#),
+            "[]".to_string(),
+            r#"{"captures":[]}"#.to_string(),
+        ];
+        for text in damaged {
+            let e = Report::parse(text.clone()).err();
+            assert!(e.is_some(), "{text}");
+        }
+        let e = Report::parse(format!(r#"{schema}"captures":[{{"flows":[1,]}}]}}"#)).unwrap_err();
+        assert_eq!(e, "a value is missing (byte 53)"); // the `]` after `1,`
+                                                       // A flow of another shape is a flow with nothing known.
+        let odd = Report::parse(format!(r#"{schema}"captures":[{{"flows":[7, {{"proto":"tcp"}}]}}]}}"#)).unwrap();
         assert_eq!(odd.flows.iter().map(|f| f.proto.as_str()).collect::<Vec<_>>(), ["", "tcp"]);
-        let empty = Report::parse(r#"{"schema":"torsift.report/1"}"#).unwrap();
+        let empty = Report::parse(r#"{"schema":"torsift.report/1"}"#.to_string()).unwrap();
         assert_eq!((empty.flows.len(), empty.capture.is_null()), (0, true));
     }
 }

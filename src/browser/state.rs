@@ -201,7 +201,7 @@ impl AppState {
                         FromWorker::Progress { bytes, total, packets, flows, elapsed_ms, .. } => {
                             JobStatus::Running { bytes, total, packets, flows, elapsed_ms }
                         }
-                        FromWorker::Done { report_json, elapsed_ms, .. } => done_status(&report_json, elapsed_ms),
+                        FromWorker::Done { report_json, elapsed_ms, .. } => done_status(report_json, elapsed_ms),
                         FromWorker::Failed { message, .. } => JobStatus::Failed { message },
                         FromWorker::Ready | FromWorker::Lookup { .. } | FromWorker::HistoryCached { .. } => return,
                     };
@@ -229,7 +229,7 @@ impl AppState {
             Action::Reopen { name, size, json } => {
                 let id = s.next_id;
                 s.next_id += 1;
-                s.jobs.push(Job { id, name, size, status: done_status(&json, 0.0) });
+                s.jobs.push(Job { id, name, size, status: done_status(json, 0.0) });
                 s.selected = Some(id);
             }
             Action::ClearJobs => {
@@ -274,7 +274,7 @@ impl AppState {
 }
 
 /// A one-capture `torsift.report/1` document, as the worker posted it or the history kept it.
-fn done_status(json: &str, elapsed_ms: f64) -> JobStatus {
+fn done_status(json: String, elapsed_ms: f64) -> JobStatus {
     match Report::parse(json) {
         Ok(report) => JobStatus::Done { report: Rc::new(report), elapsed_ms },
         Err(e) => JobStatus::Failed { message: format!("the worker's report could not be read: {e}") },
@@ -415,7 +415,7 @@ pub fn export_csv(jobs: &[Job]) -> String {
         let JobStatus::Done { report, .. } = &job.status else { continue };
         let file = report.capture["file"].as_str().unwrap_or(&job.name);
         for f in &report.flows {
-            out.push_str(&crate::output::csv_row_from_json(file, &f.object()));
+            out.push_str(&crate::output::csv_row_from_json(file, &report.flow(f)));
             out.push('\n');
         }
     }
@@ -428,7 +428,7 @@ mod tests {
 
     /// A one-capture report with these flows.
     fn capture(flows: Value) -> Report {
-        Report::parse(&serde_json::json!({"schema": "torsift.report/1", "captures": [{"flows": flows}]}).to_string())
+        Report::parse(serde_json::json!({"schema": "torsift.report/1", "captures": [{"flows": flows}]}).to_string())
             .unwrap()
     }
 

@@ -20,7 +20,7 @@ pub fn findings(props: &Props) -> Html {
     }
     // Each Tor flow's object is read once, for its host's evidence.
     let tor_flows: Vec<(&str, Value)> =
-        report.flows.iter().filter(|f| f.is_tor()).map(|f| (f.local_host(), f.object())).collect();
+        report.flows.iter().filter(|f| f.is_tor()).map(|f| (f.local_host(), report.flow(f))).collect();
     html! {
         <section class="findings" aria-label="Tor findings by host" data-testid="findings">
             <h2>{ "Who used Tor" }</h2>

@@ -288,7 +288,7 @@ pub fn flow_table(props: &Props) -> Html {
                             // The flow's place in the report: unique and stable while the report is.
                             let key = (*flow as *const FlowRow as usize - base) / std::mem::size_of::<FlowRow>();
                             // Only the drawn rows' objects are read from the report's text.
-                            html!{ <FlowRowView {key} flow={flow.object()} {clock} row={i + 2} /> }
+                            html!{ <FlowRowView {key} flow={props.report.flow(flow)} {clock} row={i + 2} /> }
                         }) }
                         { spacer(below) }
                     </tbody>

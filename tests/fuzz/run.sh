@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(capture_chunks gzip_input decode_frame tls_stream udp_datagrams relay_list history_shard)
+[ ${#targets[@]} -gt 0 ] || targets=(capture_chunks gzip_input decode_frame tls_stream udp_datagrams relay_list history_shard page_report)
 cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 cargo +nightly fuzz build -O --fuzz-dir tests/fuzz
 shared=../shared
@@ -50,6 +50,15 @@ fi
 for f in web/assets/history/history-2016.idx.gz web/assets/history/history-2017.idx.gz; do
   [ -f "$f" ] && { printf '\x00'; zcat "$f" | head -c 65000; } > "tests/fuzz/corpus/history_shard/seed-$(basename "$f" .gz)" || true
 done
+# The page's report reader: the CLI's report (the same document the worker writes) of a small
+# capture (IPv6 endpoints, 28 KB of JSON), pretty and compact.
+mkdir -p tests/fuzz/corpus/page_report
+if [ -f "$shared/captures/public/formats/ndpi_http_ipv6.pcap" ] && [ ! -f tests/fuzz/corpus/page_report/seed-pretty.json ]; then
+  cargo run --release --quiet --bin torsift -- analyze --format json "$shared/captures/public/formats/ndpi_http_ipv6.pcap" \
+    > tests/fuzz/corpus/page_report/seed-pretty.json || true
+  python3 -c 'import json, sys; print(json.dumps(json.load(open(sys.argv[1]))))' \
+    tests/fuzz/corpus/page_report/seed-pretty.json > tests/fuzz/corpus/page_report/seed-compact.json || true
+fi
 for t in "${targets[@]}"; do
   echo "== fuzzing $t for ${seconds}s"
   cargo +nightly fuzz run -O --fuzz-dir tests/fuzz "$t" -- -max_total_time="$seconds" -max_len=65536 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 2>&1 | grep -E "^#[0-9]+.*DONE|stat::number_of_executed_units|stat::peak_rss|SUMMARY|ERROR|panicked" || true

@@ -4,9 +4,10 @@
 //! text, read again only when the flow is drawn or exported.
 //!
 //! Why: the budget capture's 50 k-flow report, 30 MB of JSON as the worker writes it, is 252 MB
-//! as one tree of `serde_json::Value`s; as its text and rows (about 280 bytes a flow) it is about 45 MB. The text's structure
-//! (members, array elements) is found by a small scanner; every value is read by serde_json
-//! (serde_json itself gives no positions, short of its `raw_value` feature, 9 KiB of download).
+//! as one tree of `serde_json::Value`s; as its text and rows (about 280 bytes a flow) it is
+//! about 45 MB. The text's structure (members, array elements) is found by a small scanner;
+//! every value is read by serde_json (serde_json itself gives no positions, short of its
+//! `raw_value` feature, 9 KiB of download).
 
 use serde_json::Value;
 use std::ops::Range;

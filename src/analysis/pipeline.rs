@@ -51,6 +51,9 @@ struct Totals {
     /// (bounded by `Limits::max_head_bytes_total`).
     head_bytes: usize,
     heads_refused: u64,
+    /// Segments read while the budget was spent, by flows that already had a head (which then
+    /// grew no more).
+    heads_held: u64,
     /// Every DNS name looked up in the capture (bounded by `Limits::max_dns_names`).
     dns_names: std::collections::HashSet<String>,
     /// The name each answered address was looked up as (same bound).
@@ -279,10 +282,14 @@ impl Analyzer {
             }
         }
         let hosts = hosts.finish();
-        if totals.heads_refused > 0 {
-            let n = totals.heads_refused;
-            decoder.anomalies.add_n("stream_head_budget_exhausted", 0, n, || {
-                format!("{n} TCP segments of flows opened after the stream-head budget was spent were not inspected")
+        if totals.heads_refused + totals.heads_held > 0 {
+            let (refused, held) = (totals.heads_refused, totals.heads_held);
+            decoder.anomalies.add_n("stream_head_budget_exhausted", 0, refused + held, || {
+                format!(
+                    "the stream-head budget was spent: {refused} TCP segments of flows opened after it were not \
+                     inspected, {held} of flows opened before it were read without growing their heads or \
+                     length tables"
+                )
             });
         }
         CaptureReport {
@@ -447,7 +454,13 @@ fn observe_contents(
             }
             if let Some(stream) = flow.stream.as_mut() {
                 let before = stream.head_bytes();
-                stream.segment(direction, ts.0, seg.tcp_seq, seg.tcp_flags & 0x02 != 0, seg.payload);
+                // Over the budget, flows that have a head keep it but grow nothing more: the
+                // budget bounds the heads and length tables of flows already open, too.
+                let room = totals.head_bytes < limits.max_head_bytes_total;
+                if !room {
+                    totals.heads_held += 1;
+                }
+                stream.segment(direction, ts.0, seg.tcp_seq, seg.tcp_flags & 0x02 != 0, seg.payload, room);
                 // Heads grow and, once closed, shrink to what they hold: the budget follows both.
                 totals.head_bytes = (totals.head_bytes + stream.head_bytes()).saturating_sub(before);
                 flow.stream_settled = stream.settled();
@@ -485,4 +498,70 @@ pub fn analyze_bytes(file: &str, data: &[u8], limits: Limits) -> CaptureReport {
     let mut analyzer = Analyzer::new(file, limits);
     let _ = analyzer.push(data);
     analyzer.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A pcap of Ethernet frames, one per `frames` entry.
+    fn pcap(frames: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = vec![0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0];
+        for (i, f) in frames.iter().enumerate() {
+            for word in [1_700_000_000 + i as u32, 0, f.len() as u32, f.len() as u32] {
+                out.extend(word.to_le_bytes());
+            }
+            out.extend(f);
+        }
+        out
+    }
+
+    /// A TCP segment from client `10.0.0.c:40000` to `192.0.2.1:443`.
+    fn to_server(c: u8, seq: u32, payload: &[u8]) -> Vec<u8> {
+        let b = etherparse::PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+            .ipv4([10, 0, 0, c], [192, 0, 2, 1], 64)
+            .tcp(40000, 443, seq, 65535);
+        let mut out = Vec::new();
+        b.write(&mut out, payload).unwrap();
+        out
+    }
+
+    /// The stream-head budget bounds what flows opened before it was spent go on to hold, not
+    /// only which flows get a head: past it, a segment grows no head and no length table. The
+    /// capture: 64 TLS clients each send a record header (a handshake record of 16 KB is coming),
+    /// all before any sends more, then 4 KB of the record each, twice. Each head would grow to
+    /// 8 KB (512 KB in all) against a budget of 16 KB.
+    #[test]
+    fn the_head_budget_bounds_flows_already_open() {
+        let header = [0x16, 0x03, 0x01, 0x40, 0x00];
+        let mut frames: Vec<Vec<u8>> = (0..64).map(|c| to_server(c, 1, &header)).collect();
+        for step in 0..2u32 {
+            frames.extend((0..64).map(|c| to_server(c, 6 + step * 4000, &[7; 4000])));
+        }
+        let budget = 16 << 10;
+        let limits = Limits { max_head_bytes_total: budget, ..Limits::default() };
+        let mut analyzer = Analyzer::new("budget", limits.clone());
+        let data = pcap(&frames);
+        let mut peak = 0;
+        // A frame at a time, so the count is seen after every segment.
+        analyzer.push(&data[..24]).unwrap();
+        let mut at = 24;
+        for f in &frames {
+            analyzer.push(&data[at..at + 16 + f.len()]).unwrap();
+            at += 16 + f.len();
+            peak = peak.max(analyzer.stages.totals.head_bytes);
+        }
+        // One segment may start over the line: at most one head's worth.
+        let one_step = limits.max_handshake_bytes;
+        assert!(peak <= budget + one_step, "peak {peak} over {budget} + {one_step}");
+        assert_eq!(analyzer.stages.totals.heads_refused, 0, "every client had a head before the budget was spent");
+        assert!(analyzer.stages.totals.heads_held > 0);
+        // The count is what the flows hold.
+        let counted = analyzer.stages.totals.head_bytes;
+        let flows = std::mem::replace(&mut analyzer.stages.flows, FlowTable::new(1));
+        let held: usize = flows.into_flows().iter().map(|f| f.stream.as_ref().map_or(0, |s| s.head_bytes())).sum();
+        assert_eq!(held, counted);
+        let report = analyzer.finish();
+        assert!(report.anomalies.contains_key("stream_head_budget_exhausted"));
+    }
 }

@@ -113,14 +113,21 @@ impl StreamObserver {
             && (self.segment_lengths.is_none() || self.payload_segments >= MAX_RANDOM_STREAM_SEGMENTS)
     }
 
-    /// Bytes held in the heads of both directions.
+    /// Bytes held in the heads of both directions and in the tables of record and segment
+    /// lengths: what the stream-head budget counts.
     pub fn head_bytes(&self) -> usize {
-        self.to_server.head.capacity() + self.to_client.head.capacity()
+        let lengths = self.segment_lengths.as_deref().map_or(0, |[a, b]| a.table_bytes() + b.table_bytes());
+        self.to_server.head.capacity()
+            + self.to_client.head.capacity()
+            + self.to_server.records.table_bytes()
+            + self.to_client.records.table_bytes()
+            + lengths
     }
 
     /// A TCP segment of this flow, captured at `ts` (nanoseconds). `syn` segments take one
-    /// sequence number.
-    pub fn segment(&mut self, direction: Direction, ts: i64, seq: u32, syn: bool, payload: &[u8]) {
+    /// sequence number. Without `room` (the stream-head budget is spent) nothing grows: the
+    /// head is closed where it is, and lengths not seen yet are counted with the others.
+    pub fn segment(&mut self, direction: Direction, ts: i64, seq: u32, syn: bool, payload: &[u8], room: bool) {
         let first_payload = self.to_server.next_seq.is_none() && self.to_client.next_seq.is_none();
         let (max_handshake, max_plain) = (self.max_head, self.max_plain_head);
         let flights = &mut self.flights;
@@ -146,6 +153,7 @@ impl StreamObserver {
                     && direction == Direction::ToServer
                     && d.first_segment_entropy >= RANDOM_LOOKING_ENTROPY
                     && payload.first() != Some(&0x16)
+                    && room
                 {
                     *lengths = Some(Box::default());
                 }
@@ -169,15 +177,19 @@ impl StreamObserver {
                 d.next_seq = Some(end);
             }
         }
-        d.records.feed(data);
+        d.records.feed(data, room);
         flights.add(direction == Direction::ToServer, data.len());
         self.turns.add(direction == Direction::ToServer, ts, data.len());
         if let Some(l) = lengths.as_deref_mut() {
             let [to_server, to_client] = l;
             match direction {
-                Direction::ToServer => to_server.add(data.len()),
-                Direction::ToClient => to_client.add(data.len()),
+                Direction::ToServer => to_server.add(data.len(), room),
+                Direction::ToClient => to_client.add(data.len(), room),
             }
+        }
+        if !d.head_closed && !room {
+            d.head_closed = true;
+            d.head.shrink_to_fit();
         }
         if !d.head_closed {
             // Keep a handshake whole; of anything else (or once application data flows) only

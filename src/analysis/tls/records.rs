@@ -70,7 +70,7 @@ impl RecordTracker {
         self.state = State::Lost;
     }
 
-    fn count(&mut self, content_type: u8, len: usize) {
+    fn count(&mut self, content_type: u8, len: usize, grow: bool) {
         self.records += 1;
         match content_type {
             22 => self.handshake_records += 1,
@@ -79,7 +79,7 @@ impl RecordTracker {
                 let len = len as u16;
                 if let Some((_, n)) = self.lengths.iter_mut().find(|(l, _)| *l == len) {
                     *n += 1;
-                } else if self.lengths.len() < MAX_DISTINCT_LENGTHS {
+                } else if grow && self.lengths.len() < MAX_DISTINCT_LENGTHS {
                     self.lengths.push((len, 1));
                 } else {
                     self.other_lengths += 1;
@@ -98,7 +98,14 @@ impl RecordTracker {
     }
 
     /// The next in-order bytes of the stream (one segment, or its new part).
-    pub fn feed(&mut self, mut data: &[u8]) {
+    /// Bytes the table of record lengths holds.
+    pub fn table_bytes(&self) -> usize {
+        self.lengths.capacity() * std::mem::size_of::<(u16, u32)>()
+    }
+
+    /// The next bytes of the stream; a record length not seen yet takes a new entry only when
+    /// `grow` (else it is counted with the others).
+    pub fn feed(&mut self, mut data: &[u8], grow: bool) {
         match self.state {
             State::Start | State::Lost => {
                 if !Self::starts_record(data) {
@@ -132,7 +139,7 @@ impl RecordTracker {
                     if *have == 5 {
                         match plausible(buf) {
                             Some((ct, len)) => {
-                                self.count(ct, len);
+                                self.count(ct, len, grow);
                                 self.state = State::Body { remaining: len };
                             }
                             None => {
@@ -178,7 +185,7 @@ mod tests {
         stream.extend(record(23, 1045));
         let mut t = RecordTracker::default();
         for piece in stream.chunks(7) {
-            t.feed(piece);
+            t.feed(piece, true);
         }
         let s = t.stats();
         assert_eq!((s.records, s.application_data_records, s.handshake_records), (3, 2, 1));
@@ -188,10 +195,10 @@ mod tests {
     #[test]
     fn resynchronises_mid_stream() {
         let mut t = RecordTracker::default();
-        t.feed(&[0x17, 0x99, 0x01, 0x02]); // the tail of a record: not a header
+        t.feed(&[0x17, 0x99, 0x01, 0x02], true); // the tail of a record: not a header
         let mut seg = record(23, 531);
         seg.extend(record(23, 531));
-        t.feed(&seg);
+        t.feed(&seg, true);
         let s = t.stats();
         assert_eq!((s.application_data_records, s.resyncs), (2, 1));
     }

@@ -14,15 +14,22 @@ pub struct SegmentLengths {
 }
 
 impl SegmentLengths {
-    pub fn add(&mut self, len: usize) {
+    /// Counts one segment of `len` bytes; a length not seen yet takes a new entry only when
+    /// `grow` (else it is counted with the others).
+    pub fn add(&mut self, len: usize, grow: bool) {
         let len = u32::try_from(len).unwrap_or(u32::MAX);
         if let Some(entry) = self.counts.iter_mut().find(|(l, _)| *l == len) {
             entry.1 = entry.1.saturating_add(1);
-        } else if self.counts.len() < MAX_DISTINCT {
+        } else if grow && self.counts.len() < MAX_DISTINCT {
             self.counts.push((len, 1));
         } else {
             self.other = self.other.saturating_add(1);
         }
+    }
+
+    /// Bytes the table holds.
+    pub fn table_bytes(&self) -> usize {
+        self.counts.capacity() * std::mem::size_of::<(u32, u32)>()
     }
 
     pub fn segments(&self) -> u64 {

@@ -1,4 +1,5 @@
-//! TLS handshake and record extraction over arbitrary segments, both directions.
+//! TLS handshake and record extraction over arbitrary segments, both directions; without room
+//! in the stream-head budget the observer holds no more bytes than before.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 use torsift::analysis::flow::Direction;
@@ -16,7 +17,11 @@ fuzz_target!(|data: &[u8]| {
         seq[dir] = seq[dir].wrapping_add(jump);
         // Times step by an amount the input picks, so think-time arithmetic sees odd values too.
         now = now.wrapping_add(i64::from(piece.last().copied().unwrap_or(0)) * 7_000_000);
-        s.segment(direction, now, seq[dir], i == 0, piece);
+        // Now and then the stream-head budget is spent: the observer must then grow nothing.
+        let room = i % 7 != 6;
+        let before = s.head_bytes();
+        s.segment(direction, now, seq[dir], i == 0, piece, room);
+        assert!(room || s.head_bytes() <= before, "grew without room: {before} -> {}", s.head_bytes());
         seq[dir] = seq[dir].wrapping_add(piece.len() as u32);
     }
     let _ = s.facts();

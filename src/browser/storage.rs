@@ -117,7 +117,11 @@ pub async fn report(id: f64) -> Result<String, JsValue> {
 /// `Uint8Array`, or a string (as reports were kept before).
 pub fn report_text(v: &JsValue) -> Option<String> {
     match v.dyn_ref::<js_sys::Uint8Array>() {
-        Some(bytes) => String::from_utf8(bytes.to_vec()).ok(),
+        // Never refused for a bad byte (the page would wait for the report forever): such a
+        // byte reads as U+FFFD and the reader says where the JSON breaks, if it does.
+        Some(bytes) => Some(
+            String::from_utf8(bytes.to_vec()).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        ),
         None => v.as_string(),
     }
 }

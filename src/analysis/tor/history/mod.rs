@@ -184,11 +184,16 @@ impl RelayHistory {
     /// Every presence of `ip` (with `port`: of that address+ORPort) in the loaded years, runs
     /// split at a year's end joined again.
     pub fn presences(&self, ip: IpAddr, port: Option<u16>) -> Vec<Presence> {
+        self.presences_in(.., ip, port)
+    }
+
+    /// [`RelayHistory::presences`] in the loaded years among `years`.
+    fn presences_in(&self, years: impl std::ops::RangeBounds<i64>, ip: IpAddr, port: Option<u16>) -> Vec<Presence> {
         let key = key::encode(ip, port.unwrap_or(key::ANY_PORT));
         // Shards in year order, each key's runs by first day: the output is in first-day order
         // without sorting.
         let mut out: Vec<Presence> = Vec::new();
-        for shard in self.shards.values() {
+        for shard in self.shards.range(years).map(|(_, shard)| shard) {
             for (first, last, mask) in shard.intervals(&key) {
                 for (s, source) in shard.sources.iter().enumerate().take(64) {
                     if mask & (1u64 << s) == 0 {
@@ -253,8 +258,7 @@ impl RelayHistory {
     /// The presence nearest to `day` within the years near it ([`RelayHistory::years_near`]):
     /// listed that day first, then the smallest gap; sources of every relay before exit lists.
     pub fn nearest(&self, ip: IpAddr, port: Option<u16>, day: i64) -> Option<Nearest> {
-        self.restricted(Self::years_near(day))
-            .presences(ip, port)
+        self.presences_in(Self::years_near(day), ip, port)
             .into_iter()
             .map(|p| {
                 let gap = if day < p.first_day {

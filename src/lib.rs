@@ -52,6 +52,7 @@
 pub mod analysis;
 pub mod browser;
 pub mod files;
+pub mod json_report;
 pub mod output;
 pub mod records;
 pub mod synth;

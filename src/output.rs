@@ -1,5 +1,6 @@
 //! Report renderings for people and spreadsheets: a capinfos-like text summary and flow CSV.
-//! (JSON is the serde form of [`Report`] itself.)
+//! (JSON is the serde form of [`Report`] itself; `json_report` writes it with flows rendered
+//! while they are made.)
 
 use crate::analysis::report::{CaptureReport, FlowReport};
 use crate::analysis::Report;

@@ -54,6 +54,36 @@ fn json_contract_and_batch() {
     assert_eq!(caps[1]["format"], "pcapng");
 }
 
+/// `--format json` renders each file's flows on a second thread, into a temporary file, and
+/// splices them into the report: its bytes must be exactly serde_json's pretty form of the
+/// library's own report of the same files (real Tor flows with evidence, stream summaries and
+/// relay matches; pcapng; a file that is no capture; a missing file; a file with no flows).
+#[test]
+fn json_is_serde_jsons_pretty_report_byte_for_byte() {
+    let empty = std::env::temp_dir().join(format!("torsift-empty-{}.pcap", std::process::id()));
+    std::fs::write(&empty, pcap_of(&[])).unwrap();
+    let files = [
+        capture("lab/tor-02-client-fetch.pcap"),
+        capture("public/formats/zeek_pcapng-multi-interface.pcapng"),
+        capture("public/edge/pcapparser_err-eof_not-a-capture.bin"),
+        "/nonexistent/file.pcap".to_string(),
+        empty.to_string_lossy().into_owned(),
+        capture("public/tor/ndpi_tor_2013-11-07.pcap"),
+    ];
+    let args: Vec<&str> = ["analyze", "--format", "json"].into_iter().chain(files.iter().map(String::as_str)).collect();
+    let (code, out, _) = torsift(&args);
+    assert_eq!(code, 1, "two of the files cannot be read");
+    let relays = std::sync::Arc::new(torsift::analysis::tor::relays::RelayIndex::builtin());
+    let captures: Vec<_> =
+        files.iter().map(|f| torsift::files::analyze_path(f, &torsift::analysis::Limits::default(), &relays)).collect();
+    std::fs::remove_file(&empty).ok();
+    let tor_flows = captures[0].flows.iter().filter(|f| f.verdict.starts_with("tor")).count();
+    assert!(tor_flows > 0, "the lab capture's Tor flows carry evidence to render");
+    let mut expected = serde_json::to_string_pretty(&torsift::analysis::Report::new(captures, &relays)).unwrap();
+    expected.push('\n');
+    assert!(out == expected, "the CLI's JSON differs from serde_json's (lengths {} and {})", out.len(), expected.len());
+}
+
 #[test]
 fn exit_status_reflects_damage_and_usage() {
     let (code, out, err) = torsift(&["analyze", &capture("public/edge/pcapparser_err-eof_not-a-capture.bin")]);

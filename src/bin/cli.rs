@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::{Arc, Condvar, Mutex};
+use torsift::analysis::report::FlowReport;
 use torsift::analysis::tor::history::{lookup, RelayHistory};
 use torsift::analysis::tor::relays::{list, RelayIndex};
 use torsift::analysis::{CaptureReport, Limits, Report};
@@ -134,20 +135,43 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
         torsift::records::write_header(&Report::new(Vec::new(), &index), &mut out)
             .and_then(|()| stream_ndjson(&files, &limits, &index, &mut out, &mut failed))
             .and_then(|()| out.flush())
+    } else if format == "json" {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        let mut captures = Vec::with_capacity(files.len());
+        let mut rendered = Vec::with_capacity(files.len());
+        in_file_order(
+            &files,
+            |file| analyze_rendering_flows(file, &limits, &index),
+            |(capture, flows)| {
+                if let Some(e) = &capture.error {
+                    failed.push(format!("{}: {e}", capture.file));
+                }
+                captures.push(capture);
+                rendered.push(flows);
+            },
+        );
+        let report = Report::new(captures, &index);
+        rendered
+            .into_iter()
+            .map(|r| r.and_then(RenderedSink::into_rendered))
+            .collect::<std::io::Result<Vec<_>>>()
+            .and_then(|flows| torsift::json_report::write_pretty(&report, flows, &mut out))
+            .and_then(|()| out.flush())
     } else {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let mut captures = Vec::with_capacity(files.len());
-        analyze_in_order(&files, &limits, &index, |capture| {
-            if let Some(e) = &capture.error {
-                failed.push(format!("{}: {e}", capture.file));
-            }
-            captures.push(capture);
-        });
+        in_file_order(
+            &files,
+            |file| torsift::files::analyze_path(file, &limits, &index),
+            |capture| {
+                if let Some(e) = &capture.error {
+                    failed.push(format!("{}: {e}", capture.file));
+                }
+                captures.push(capture);
+            },
+        );
         let report = Report::new(captures, &index);
         match format.as_str() {
-            "json" => serde_json::to_writer_pretty(&mut out, &report)
-                .map_err(std::io::Error::other)
-                .and_then(|()| writeln!(out)),
             "csv" => output::write_csv(&report, &mut out),
             "text-info" => output::write_text(&report, &mut out, 0),
             _ => output::write_text(&report, &mut out, 20),
@@ -267,7 +291,7 @@ struct FlowLines<'a, 'o> {
 }
 
 impl FlowLines<'_, '_> {
-    fn write(&mut self, flow: &torsift::analysis::report::FlowReport) {
+    fn write(&mut self, flow: &FlowReport) {
         self.count += 1;
         if self.spill_error.is_some() {
             return;
@@ -287,10 +311,10 @@ impl FlowLines<'_, '_> {
     }
 
     /// Writes a line into the temporary file, made on the first one.
-    fn spill_line(&mut self, flow: &torsift::analysis::report::FlowReport) -> std::io::Result<()> {
+    fn spill_line(&mut self, flow: &FlowReport) -> std::io::Result<()> {
         let spill = match self.spill.take() {
             Some(spill) => spill,
-            None => Spill::create(self.i)?,
+            None => Spill::create("ndjson")?,
         };
         torsift::records::write_flow(self.file, flow, &mut self.spill.insert(spill).writer)
     }
@@ -318,10 +342,12 @@ struct Spill {
 impl Spill {
     /// A new file in the temporary directory: a name no file has (one left by a killed run, or
     /// another user's, is passed over).
-    fn create(i: usize) -> std::io::Result<Spill> {
+    fn create(what: &str) -> std::io::Result<Spill> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let i = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut attempt = 0u32;
         loop {
-            let name = format!("torsift-{}-{i}-{attempt}.ndjson", std::process::id());
+            let name = format!("torsift-{}-{i}-{attempt}.{what}", std::process::id());
             let path = std::env::temp_dir().join(name);
             match std::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path) {
                 Ok(file) => return Ok(Spill { path, writer: std::io::BufWriter::new(file) }),
@@ -331,12 +357,24 @@ impl Spill {
         }
     }
 
-    fn copy_to(mut self, out: &mut dyn Write) -> std::io::Result<()> {
+    fn copy_to(self, out: &mut dyn Write) -> std::io::Result<()> {
+        std::io::copy(&mut self.into_reader()?, out).map(|_| ())
+    }
+
+    /// The file from its start, deleted when the reader is dropped.
+    fn into_reader(mut self) -> std::io::Result<SpillReader> {
         use std::io::Seek;
         self.writer.flush()?;
-        let file = self.writer.get_mut();
-        file.rewind()?;
-        std::io::copy(file, out).map(|_| ())
+        self.writer.get_mut().rewind()?;
+        Ok(SpillReader(self))
+    }
+}
+
+struct SpillReader(Spill);
+
+impl std::io::Read for SpillReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        std::io::Read::read(self.0.writer.get_mut(), buf)
     }
 }
 
@@ -346,19 +384,19 @@ impl Drop for Spill {
     }
 }
 
-/// Analyses the files on every core (one file per thread at a time) and hands the reports to
-/// `emit` in the order the files were given.
-fn analyze_in_order(files: &[String], limits: &Limits, relays: &Arc<RelayIndex>, mut emit: impl FnMut(CaptureReport)) {
+/// Runs `job` on each file on every core (one file per thread at a time) and hands the results
+/// to `emit` in the order the files were given.
+fn in_file_order<T: Send>(files: &[String], job: impl Fn(&str) -> T + Sync, mut emit: impl FnMut(T)) {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let (done, reports) = std::sync::mpsc::channel::<(usize, CaptureReport)>();
+    let (done, results) = std::sync::mpsc::channel::<(usize, T)>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            let (done, next) = (done.clone(), &next);
+            let (done, next, job) = (done.clone(), &next, &job);
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(file) = files.get(i) else { break };
-                if done.send((i, torsift::files::analyze_path(file, limits, relays))).is_err() {
+                if done.send((i, job(file))).is_err() {
                     break;
                 }
             });
@@ -366,14 +404,98 @@ fn analyze_in_order(files: &[String], limits: &Limits, relays: &Arc<RelayIndex>,
         drop(done);
         let mut waiting = std::collections::BTreeMap::new();
         let mut want = 0;
-        for (i, report) in reports {
-            waiting.insert(i, report);
-            while let Some(report) = waiting.remove(&want) {
-                emit(report);
+        for (i, result) in results {
+            waiting.insert(i, result);
+            while let Some(result) = waiting.remove(&want) {
+                emit(result);
                 want += 1;
             }
         }
     });
+}
+
+/// Flows handed from the thread that finishes them to the one that renders them.
+const RENDER_BATCH: usize = 256;
+
+/// One file for `--format json`: its report without flows, and its flows already rendered as
+/// the report's JSON. A second thread renders them while the core is still finishing the rest
+/// (verdicts, then serialising: on two cores they overlap), into a temporary file (memory if
+/// none can be made), so memory holds the flow table and never the report.
+fn analyze_rendering_flows(file: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> (CaptureReport, Rendered) {
+    let (batches, to_render) = std::sync::mpsc::sync_channel::<Vec<FlowReport>>(4);
+    // Rendered batches go back to be dropped where they were made: memory freed by the thread
+    // that allocated it keeps the allocator's per-thread pools apart (measured: the two
+    // threads contending for one pool took back most of the overlap).
+    let (spent, to_drop) = std::sync::mpsc::channel::<Vec<FlowReport>>();
+    std::thread::scope(|scope| {
+        let renderer = scope.spawn(move || {
+            let sink = Spill::create("json").map_or(FlowSink::Memory(Vec::new()), FlowSink::File);
+            let mut elements = torsift::json_report::FlowElements::new(sink);
+            for batch in to_render {
+                for flow in &batch {
+                    elements.push(flow)?;
+                }
+                let _ = spent.send(batch);
+            }
+            let (sink, count) = elements.finish();
+            Ok(RenderedSink { count, sink })
+        });
+        let mut batch = Vec::with_capacity(RENDER_BATCH);
+        let capture = torsift::files::read_path(file, limits, relays).finish_with_flows(&mut |flow| {
+            batch.push(flow);
+            if batch.len() == RENDER_BATCH {
+                // A renderer that stopped has an error to give; its flows are not needed.
+                let _ = batches.send(std::mem::replace(&mut batch, Vec::with_capacity(RENDER_BATCH)));
+                to_drop.try_iter().for_each(drop);
+            }
+        });
+        let _ = batches.send(batch);
+        drop(batches);
+        let rendered = renderer.join().unwrap_or_else(|_| Err(std::io::Error::other("the flow renderer failed")));
+        to_drop.try_iter().for_each(drop);
+        (capture, rendered)
+    })
+}
+
+/// A file's flows rendered for `--format json`, or why they could not be.
+type Rendered = std::io::Result<RenderedSink>;
+
+struct RenderedSink {
+    count: usize,
+    sink: FlowSink,
+}
+
+/// Where rendered flows wait for their place in the report.
+enum FlowSink {
+    File(Spill),
+    Memory(Vec<u8>),
+}
+
+impl Write for FlowSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            FlowSink::File(spill) => spill.writer.write(buf),
+            FlowSink::Memory(bytes) => bytes.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            FlowSink::File(spill) => spill.writer.flush(),
+            FlowSink::Memory(_) => Ok(()),
+        }
+    }
+}
+
+impl RenderedSink {
+    /// The flows as the report's writer reads them back.
+    fn into_rendered<'a>(self) -> std::io::Result<torsift::json_report::RenderedFlows<'a>> {
+        let elements: Box<dyn std::io::Read> = match self.sink {
+            FlowSink::File(spill) => Box::new(spill.into_reader()?),
+            FlowSink::Memory(bytes) => Box::new(std::io::Cursor::new(bytes)),
+        };
+        Ok(torsift::json_report::RenderedFlows { count: self.count, elements })
+    }
 }
 
 fn generate_cmd(args: &[String]) -> Result<ExitCode, String> {

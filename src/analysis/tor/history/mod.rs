@@ -184,16 +184,16 @@ impl RelayHistory {
     /// Every presence of `ip` (with `port`: of that address+ORPort) in the loaded years, runs
     /// split at a year's end joined again.
     pub fn presences(&self, ip: IpAddr, port: Option<u16>) -> Vec<Presence> {
-        self.presences_in(.., ip, port)
+        self.presences_in(i64::MIN..=i64::MAX, ip, port)
     }
 
     /// [`RelayHistory::presences`] in the loaded years among `years`.
-    fn presences_in(&self, years: impl std::ops::RangeBounds<i64>, ip: IpAddr, port: Option<u16>) -> Vec<Presence> {
+    fn presences_in(&self, years: std::ops::RangeInclusive<i64>, ip: IpAddr, port: Option<u16>) -> Vec<Presence> {
         let key = key::encode(ip, port.unwrap_or(key::ANY_PORT));
         // Shards in year order, each key's runs by first day: the output is in first-day order
         // without sorting.
         let mut out: Vec<Presence> = Vec::new();
-        for shard in self.shards.range(years).map(|(_, shard)| shard) {
+        for shard in self.shards.iter().filter(|(year, _)| years.contains(year)).map(|(_, shard)| shard) {
             for (first, last, mask) in shard.intervals(&key) {
                 for (s, source) in shard.sources.iter().enumerate().take(64) {
                     if mask & (1u64 << s) == 0 {

@@ -471,21 +471,49 @@ pub struct Shard {
     index: std::sync::OnceLock<Option<Index>>,
 }
 
-/// What a walk over every key found: the checkpoints, how many blocks there are, and a
-/// fingerprint of every address, sorted.
+/// What a walk over every key found: the checkpoints, how many blocks there are, and which
+/// addresses there are.
 struct Index {
     checkpoints: Vec<Checkpoint>,
     blocks: usize,
-    /// Most addresses looked up (every flow's two ends) are no relay's: a binary search here
-    /// answers them without decoding the keys after a checkpoint. 4 bytes per address.
-    fingerprints: Vec<u32>,
+    addresses: AddressFilter,
 }
 
-/// 32 bits of an address (family and bits): equal addresses have equal fingerprints; two
-/// addresses of one shard share one only by chance, and then the walk tells them apart.
-fn fingerprint(family: u8, address: u128) -> u32 {
-    let folded = (address as u64) ^ ((address >> 64) as u64).rotate_left(29) ^ u64::from(family);
-    (folded.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as u32
+/// A one-hash Bloom filter of the shard's addresses, 32 bits an address (4 bytes): most
+/// addresses looked up (every flow's two ends) are no relay's, and one bit answers those
+/// without decoding the keys after a checkpoint; 1 in about 32 misses still walks.
+struct AddressFilter {
+    bits: Vec<u64>,
+}
+
+impl AddressFilter {
+    /// A filter of the addresses with these hashes ([`AddressFilter::hash`]).
+    fn new(hashes: &[u64]) -> Self {
+        let len = (hashes.len() * 32).next_power_of_two().max(64);
+        let mut bits = vec![0u64; len / 64];
+        for &hash in hashes {
+            let bit = Self::bit(hash, len);
+            if let Some(word) = bits.get_mut(bit / 64) {
+                *word |= 1 << (bit % 64);
+            }
+        }
+        AddressFilter { bits }
+    }
+
+    fn may_have(&self, family: u8, address: u128) -> bool {
+        let bit = Self::bit(Self::hash(family, address), self.bits.len() * 64);
+        self.bits.get(bit / 64).is_some_and(|word| word & (1 << (bit % 64)) != 0)
+    }
+
+    fn hash(family: u8, address: u128) -> u64 {
+        let folded = (address as u64) ^ ((address >> 64) as u64).rotate_left(29) ^ u64::from(family);
+        folded.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// Where an address falls in a filter of `len` bits (a power of two).
+    fn bit(hash: u64, len: usize) -> usize {
+        (hash >> 32) as usize & (len - 1)
+    }
 }
 
 impl std::fmt::Debug for Shard {
@@ -607,7 +635,7 @@ impl Shard {
         let mut since = CHECKPOINT_KEYS;
         let mut checkpoints = Vec::new();
         let mut blocks = 0;
-        let mut fingerprints = Vec::new();
+        let mut addresses = Vec::new();
         loop {
             let before = cursor;
             let Some((key, from)) = streams.next_key(&mut cursor, &mut scratch, |_| false)? else { break };
@@ -623,7 +651,7 @@ impl Shard {
             // lookup starting there has what the keys after it refer to.
             let first_of_address = last.is_none_or(|l| (l.0, l.1) != (key.0, key.1));
             if first_of_address {
-                fingerprints.push(fingerprint(key.0, key.1));
+                addresses.push(AddressFilter::hash(key.0, key.1));
             }
             if since >= CHECKPOINT_KEYS && first_of_address && from == RunsFrom::Own {
                 checkpoints.push(Checkpoint { key, cursor: before });
@@ -639,10 +667,7 @@ impl Shard {
         if cursor.at.iter().zip(&streams.bytes).any(|(&at, bytes)| at as usize != bytes.len()) {
             return None;
         }
-        fingerprints.sort_unstable();
-        fingerprints.dedup();
-        fingerprints.shrink_to_fit();
-        Some(Index { checkpoints, blocks, fingerprints })
+        Some(Index { checkpoints, blocks, addresses: AddressFilter::new(&addresses) })
     }
 
     /// The streams as slices, once per walk.
@@ -672,7 +697,7 @@ impl Shard {
         let mut out = Vec::new();
         let Some(want) = parse_key(key) else { return out };
         let Some(index) = self.index() else { return out };
-        if index.fingerprints.binary_search(&fingerprint(want.0, want.1)).is_err() {
+        if !index.addresses.may_have(want.0, want.1) {
             return out;
         }
         let start = index.checkpoints.partition_point(|c| c.key <= want);

@@ -212,19 +212,16 @@ fn stream_ndjson(
             scope.spawn(move || loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(file) = files.get(i) else { break };
-                let mut lines = FlowLines { i, file, turn, output, spill: None, count: 0, spill_error: None };
+                let lines = FlowLines { i, file, turn, output, spill: None, count: 0, spill_error: None };
                 // Once the output has failed (a closed pipe: `| head`), the files are read no further.
                 let output_ok = || output.lock().unwrap_or_else(|e| e.into_inner()).result.is_ok();
-                let read = torsift::files::read_path_streaming(
-                    file,
-                    limits,
-                    relays,
-                    &mut |flow| lines.write(&flow),
-                    &output_ok,
-                );
-                turn.wait_for(i);
+                let (capture, mut lines) = with_flow_writer(lines, FlowLines::write, |emit| {
+                    let read = torsift::files::read_path_streaming(file, limits, relays, emit, &output_ok);
+                    // The rest are written straight to the output: it is this file's turn.
+                    turn.wait_for(i);
+                    read.finish_with_flows(emit)
+                });
                 lines.write_spilled();
-                let capture = read.finish_with_flows(&mut |flow| lines.write(&flow));
                 let mut guard = output.lock().unwrap_or_else(|e| e.into_inner());
                 let o = &mut *guard;
                 if let Some(e) = lines.spill_error.take() {
@@ -414,47 +411,69 @@ fn in_file_order<T: Send>(files: &[String], job: impl Fn(&str) -> T + Sync, mut 
     });
 }
 
-/// Flows handed from the thread that finishes them to the one that renders them.
-const RENDER_BATCH: usize = 256;
+/// Flows handed from the thread that makes them to the one that writes them.
+const FLOW_BATCH: usize = 256;
 
-/// One file for `--format json`: its report without flows, and its flows already rendered as
-/// the report's JSON. A second thread renders them while the core is still finishing the rest
-/// (verdicts, then serialising: on two cores they overlap), into a temporary file (memory if
-/// none can be made), so memory holds the flow table and never the report.
-fn analyze_rendering_flows(file: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> (CaptureReport, Rendered) {
-    let (batches, to_render) = std::sync::mpsc::sync_channel::<Vec<FlowReport>>(4);
-    // Rendered batches go back to be dropped where they were made: memory freed by the thread
-    // that allocated it keeps the allocator's per-thread pools apart (measured: the two
-    // threads contending for one pool took back most of the overlap).
+/// Runs `make` on this thread and hands each flow it emits, in order, to `take` on a second
+/// thread: making a flow's report (its verdict) and writing it (serialising) are the two halves
+/// of a capture's last step, and on two cores they overlap. Returns `make`'s result and the
+/// consumer. Written batches come back to be freed by the thread that allocated them, which
+/// keeps the allocator's per-thread pools apart (measured: two threads contending for one pool
+/// took back most of the overlap).
+fn with_flow_writer<C: Send, R>(
+    consumer: C,
+    take: impl Fn(&mut C, &FlowReport) + Send,
+    make: impl FnOnce(&mut dyn FnMut(FlowReport)) -> R,
+) -> (R, C) {
+    let (batches, to_take) = std::sync::mpsc::sync_channel::<Vec<FlowReport>>(4);
     let (spent, to_drop) = std::sync::mpsc::channel::<Vec<FlowReport>>();
     std::thread::scope(|scope| {
-        let renderer = scope.spawn(move || {
-            let sink = Spill::create("json").map_or(FlowSink::Memory(Vec::new()), FlowSink::File);
-            let mut elements = torsift::json_report::FlowElements::new(sink);
-            for batch in to_render {
+        let writer = scope.spawn(move || {
+            let mut consumer = consumer;
+            for batch in to_take {
                 for flow in &batch {
-                    elements.push(flow)?;
+                    take(&mut consumer, flow);
                 }
                 let _ = spent.send(batch);
             }
-            let (sink, count) = elements.finish();
-            Ok(RenderedSink { count, sink })
+            consumer
         });
-        let mut batch = Vec::with_capacity(RENDER_BATCH);
-        let capture = torsift::files::read_path(file, limits, relays).finish_with_flows(&mut |flow| {
+        let mut batch = Vec::with_capacity(FLOW_BATCH);
+        let made = make(&mut |flow| {
             batch.push(flow);
-            if batch.len() == RENDER_BATCH {
-                // A renderer that stopped has an error to give; its flows are not needed.
-                let _ = batches.send(std::mem::replace(&mut batch, Vec::with_capacity(RENDER_BATCH)));
+            if batch.len() == FLOW_BATCH {
+                let _ = batches.send(std::mem::replace(&mut batch, Vec::with_capacity(FLOW_BATCH)));
                 to_drop.try_iter().for_each(drop);
             }
         });
         let _ = batches.send(batch);
         drop(batches);
-        let rendered = renderer.join().unwrap_or_else(|_| Err(std::io::Error::other("the flow renderer failed")));
+        let consumer = match writer.join() {
+            Ok(consumer) => consumer,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
         to_drop.try_iter().for_each(drop);
-        (capture, rendered)
+        (made, consumer)
     })
+}
+
+/// One file for `--format json`: its report without flows, and its flows already rendered as
+/// the report's JSON, into a temporary file (memory if none can be made) so that memory holds
+/// the flow table and never the report.
+fn analyze_rendering_flows(file: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> (CaptureReport, Rendered) {
+    let sink = Spill::create("json").map_or(FlowSink::Memory(Vec::new()), FlowSink::File);
+    let elements = (torsift::json_report::FlowElements::new(sink), Ok(()));
+    let (capture, (elements, result)) = with_flow_writer(
+        elements,
+        |(elements, result): &mut (_, std::io::Result<()>), flow| {
+            if result.is_ok() {
+                *result = elements.push(flow);
+            }
+        },
+        |emit| torsift::files::read_path(file, limits, relays).finish_with_flows(emit),
+    );
+    let (sink, count) = elements.finish();
+    (capture, result.map(|()| RenderedSink { count, sink }))
 }
 
 /// A file's flows rendered for `--format json`, or why they could not be.

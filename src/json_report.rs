@@ -57,7 +57,7 @@ impl<W: Write> FlowElements<W> {
 /// A capture's flows as [`FlowElements`] wrote them, to be read back into the report.
 pub struct RenderedFlows<'a> {
     pub count: usize,
-    pub elements: Box<dyn Read + 'a>,
+    pub elements: Box<dyn Read + Send + 'a>,
 }
 
 /// Writes `report` followed by a newline, as `serde_json::to_writer_pretty` and `writeln!`

@@ -7,6 +7,7 @@ use torsift::analysis::report::FlowReport;
 use torsift::analysis::tor::history::{lookup, RelayHistory};
 use torsift::analysis::tor::relays::{list, RelayIndex};
 use torsift::analysis::{CaptureReport, Limits, Report};
+use torsift::json_report::RenderedFlows;
 use torsift::output;
 use torsift::synth::{generate, SynthFormat, SynthSpec};
 
@@ -153,7 +154,6 @@ fn analyze(args: &[String], forced: Option<&str>) -> Result<ExitCode, String> {
         let report = Report::new(captures, &index);
         rendered
             .into_iter()
-            .map(|r| r.and_then(RenderedSink::into_rendered))
             .collect::<std::io::Result<Vec<_>>>()
             .and_then(|flows| torsift::json_report::write_pretty(&report, flows, &mut out))
             .and_then(|()| out.flush())
@@ -460,7 +460,11 @@ fn with_flow_writer<C: Send, R>(
 /// One file for `--format json`: its report without flows, and its flows already rendered as
 /// the report's JSON, into a temporary file (memory if none can be made) so that memory holds
 /// the flow table and never the report.
-fn analyze_rendering_flows(file: &str, limits: &Limits, relays: &Arc<RelayIndex>) -> (CaptureReport, Rendered) {
+fn analyze_rendering_flows(
+    file: &str,
+    limits: &Limits,
+    relays: &Arc<RelayIndex>,
+) -> (CaptureReport, std::io::Result<RenderedFlows<'static>>) {
     let sink = Spill::create("json").map_or(FlowSink::Memory(Vec::new()), FlowSink::File);
     let elements = (torsift::json_report::FlowElements::new(sink), Ok(()));
     let (capture, (elements, result)) = with_flow_writer(
@@ -473,21 +477,24 @@ fn analyze_rendering_flows(file: &str, limits: &Limits, relays: &Arc<RelayIndex>
         |emit| torsift::files::read_path(file, limits, relays).finish_with_flows(emit),
     );
     let (sink, count) = elements.finish();
-    (capture, result.map(|()| RenderedSink { count, sink }))
-}
-
-/// A file's flows rendered for `--format json`, or why they could not be.
-type Rendered = std::io::Result<RenderedSink>;
-
-struct RenderedSink {
-    count: usize,
-    sink: FlowSink,
+    let rendered = result.and_then(|()| sink.into_reader()).map(|elements| RenderedFlows { count, elements });
+    (capture, rendered)
 }
 
 /// Where rendered flows wait for their place in the report.
 enum FlowSink {
     File(Spill),
     Memory(Vec<u8>),
+}
+
+impl FlowSink {
+    /// What was written, from its start.
+    fn into_reader(self) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        Ok(match self {
+            FlowSink::File(spill) => Box::new(spill.into_reader()?),
+            FlowSink::Memory(bytes) => Box::new(std::io::Cursor::new(bytes)),
+        })
+    }
 }
 
 impl Write for FlowSink {
@@ -503,17 +510,6 @@ impl Write for FlowSink {
             FlowSink::File(spill) => spill.writer.flush(),
             FlowSink::Memory(_) => Ok(()),
         }
-    }
-}
-
-impl RenderedSink {
-    /// The flows as the report's writer reads them back.
-    fn into_rendered<'a>(self) -> std::io::Result<torsift::json_report::RenderedFlows<'a>> {
-        let elements: Box<dyn std::io::Read> = match self.sink {
-            FlowSink::File(spill) => Box::new(spill.into_reader()?),
-            FlowSink::Memory(bytes) => Box::new(std::io::Cursor::new(bytes)),
-        };
-        Ok(torsift::json_report::RenderedFlows { count: self.count, elements })
     }
 }
 

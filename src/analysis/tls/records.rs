@@ -97,14 +97,13 @@ impl RecordTracker {
         next >= segment.len() || segment.get(next..).is_some_and(|rest| rest.len() < 5 || plausible(rest).is_some())
     }
 
-    /// The next in-order bytes of the stream (one segment, or its new part).
     /// Bytes the table of record lengths holds.
     pub fn table_bytes(&self) -> usize {
         self.lengths.capacity() * std::mem::size_of::<(u16, u32)>()
     }
 
-    /// The next bytes of the stream; a record length not seen yet takes a new entry only when
-    /// `grow` (else it is counted with the others).
+    /// The next in-order bytes of the stream (one segment, or its new part); a record length
+    /// not seen yet takes a new entry only when `grow` (else it is counted with the others).
     pub fn feed(&mut self, mut data: &[u8], grow: bool) {
         match self.state {
             State::Start | State::Lost => {
